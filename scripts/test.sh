@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python package, web build, Chromium),
+# then run lint, type checks, the web unit tests and the whole pytest suite.
+# Extra arguments go to pytest, e.g. -m "not slow".
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+scripts/install.sh
+scripts/install-chromium.sh
+
+echo "==> ruff"
+.venv/bin/ruff check src tests bench
+echo "==> mypy"
+.venv/bin/mypy
+echo "==> web unit tests"
+(cd web && npm test --silent)
+echo "==> pytest"
+exec .venv/bin/pytest "$@"

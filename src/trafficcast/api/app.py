@@ -1,0 +1,109 @@
+"""The FastAPI application: routes, error envelope, metrics, live hub and the web page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import CollectorRegistry
+from pydantic.json_schema import models_json_schema
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+from trafficcast import __version__
+from trafficcast.api.errors import install_error_handlers
+from trafficcast.api.metrics import ApiMetrics, PipelineCollector
+from trafficcast.api.middleware import RequestContextMiddleware
+from trafficcast.api.models import EventBatchIn, EventIn
+from trafficcast.api.routes import (
+    alerts,
+    analytics,
+    events,
+    live,
+    predictions,
+    segments,
+    system,
+)
+from trafficcast.runtime import Runtime
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+_NO_WEB = """<!doctype html><html><head><meta charset="utf-8"><title>trafficcast</title>
+<link rel="icon" href="data:,"></head><body><h1>trafficcast API</h1>
+<p>The web page is not built. Run <code>scripts/demo.sh</code> (or <code>npm ci && npm run
+build</code> in <code>web/</code>). The API is live: see <a href="/docs">/docs</a>.</p></body></html>"""
+
+
+def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
+    """Build the app around a runtime; with manage_runtime it starts and stops with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.hub.bind(asyncio.get_running_loop())
+        if manage_runtime:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                runtime.stop()
+
+    app = FastAPI(
+        title="trafficcast",
+        version=__version__,
+        description="Live road-sensor ingest, per-segment windows, forecasts and alerts.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    registry = CollectorRegistry()
+    metrics = ApiMetrics(registry)
+    registry.register(PipelineCollector(runtime))
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for module in (events, segments, predictions, analytics, alerts, system, live):
+        app.include_router(module.router)
+    if runtime.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(runtime.settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    _document_raw_bodies(app)
+    if (WEB_DIR / "index.html").exists():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        async def no_web() -> HTMLResponse:
+            return HTMLResponse(_NO_WEB)
+
+    return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Ingest routes read raw bytes for speed; publish their body schemas anyway."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)
+        _, defs = models_json_schema(
+            [(EventIn, "validation"), (EventBatchIn, "validation")],
+            ref_template="#/components/schemas/{model}",
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(
+            defs.get("$defs", {})
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,46 @@
+"""Shared request helpers: the runtime, bounded body reads, time parameters."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from fastapi import Request
+
+from trafficcast.api.errors import ApiError
+from trafficcast.api.middleware import content_length
+from trafficcast.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) past `limit` bytes without reading it all."""
+    declared = content_length(request.scope)
+    if declared is not None and declared > limit:
+        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise ApiError(400, "request body is empty; send JSON", details=[
+            {"field": "body", "reason": "empty"}])
+    return body
+
+
+def to_ms(value: datetime | date | None) -> int | None:
+    """Epoch ms; a time without a zone is taken as UTC, a date as its UTC midnight."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)

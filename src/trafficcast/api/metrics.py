@@ -1,0 +1,93 @@
+"""Prometheus metrics: request counters here; pipeline figures read at scrape time.
+
+Pipeline counters live as plain integers on the runtime's components and are
+exported by a collector when /metrics is scraped, so the hot path never
+touches a metrics lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from trafficcast.runtime import Runtime
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class ApiMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "trafficcast_http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "trafficcast_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=registry,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+
+class PipelineCollector(Collector):
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        rt = self.runtime
+        stats = rt.processor.stats
+        ingest = rt.ingest_stats
+
+        def counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+            return CounterMetricFamily(f"trafficcast_{name}", doc, value=value)
+
+        def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"trafficcast_{name}", doc, value=value)
+
+        yield counter("events_ingested", "Events accepted at the edge (REST)", ingest.accepted)
+        yield counter("events_rejected", "Events rejected by validation", ingest.rejected)
+        yield counter("events_refused", "Events refused because the bus was full", ingest.refused)
+        yield counter("events_processed", "Events windowed and stored", stats.events_processed)
+        yield counter("events_duplicate", "Events dropped as duplicate ids", stats.duplicates)
+        late = CounterMetricFamily(
+            "trafficcast_events_late", "Events too late for a window", labels=["window_minutes"]
+        )
+        for minutes, count in sorted(stats.late_by_window.items()):
+            late.add_metric([str(minutes)], count)
+        yield late
+        yield counter("windows_emitted", "Window results written", stats.windows_emitted)
+        yield counter("predictions", "Forecast values made", stats.predictions)
+        yield counter("processor_errors", "Batches that failed in the processor", stats.errors)
+        yield gauge("bus_depth_events", "Events waiting on the bus", rt.bus.depth)
+        yield gauge("bus_capacity_events", "Capacity of the bus", rt.bus.capacity)
+        yield gauge("websocket_connections", "Open WebSocket connections", rt.hub.connections)
+        yield counter("websocket_messages", "Messages queued to WebSocket clients",
+                      rt.hub.sent_messages)
+        yield counter("websocket_dropped_clients", "Clients dropped for being too slow",
+                      rt.hub.dropped_clients)
+        wm = rt.processor.watermark_ms
+        if wm > 0:
+            yield gauge("watermark_seconds", "Event-time watermark (epoch seconds)", wm / 1000)
+        mae = GaugeMetricFamily(
+            "trafficcast_live_forecast_mae_mph",
+            "Live mean absolute error of speed forecasts by horizon",
+            labels=["horizon_minutes"],
+        )
+        scorer = rt.processor.scorer
+        for h, value in zip(scorer.horizons_min.tolist(), scorer.speed_mae.tolist(), strict=True):
+            if value == value:
+                mae.add_metric([str(h)], value)
+        yield mae

@@ -1,0 +1,145 @@
+"""Traffic events: ingest one or a batch, and read them back with filters and paging."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+import numpy as np
+import pyarrow as pa
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from trafficcast.api.deps import get_runtime, read_body, to_ms
+from trafficcast.api.errors import ApiError
+from trafficcast.api.models import ERROR_RESPONSES, EventPage, IngestResult
+from trafficcast.api.responses import JSON
+from trafficcast.domain.event_json import MalformedBody, TooManyEvents, decode_batch, decode_one
+from trafficcast.domain.events import Rejection, ValidatedBatch
+from trafficcast.encoding import arrow_columns
+from trafficcast.runtime import Runtime
+from trafficcast.store.base import EventQuery
+
+router = APIRouter(prefix="/api/traffic", tags=["traffic"])
+_INLINE_DECODE_BYTES = 64 * 1024  # bigger bodies are decoded off the event loop
+
+
+def _event_body(ref: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
+    }
+
+
+def _strict_segments(runtime: Runtime, batch: ValidatedBatch) -> ValidatedBatch:
+    """Without auto-registration, events for unknown segments are rejected per row."""
+    if runtime.settings.auto_register_segments or batch.events.num_rows == 0:
+        return batch
+    known = runtime.catalog.known_mask(batch.events.column("segment_id").combine_chunks())
+    if known.all():
+        return batch
+    unknown = np.flatnonzero(~known)
+    extra = [
+        Rejection(int(batch.accepted_index[i]), "segment_id", "unknown segment") for i in unknown
+    ]
+    return ValidatedBatch(
+        batch.events.filter(pa.array(known)),
+        sorted(batch.rejections + extra, key=lambda r: r.index),
+        batch.accepted_index[known],
+    )
+
+
+def _result(batch: ValidatedBatch) -> dict[str, Any]:
+    return {
+        "accepted": batch.events.num_rows,
+        "rejected": [r.as_dict() for r in batch.rejections],
+        "event_ids": batch.events.column("event_id").to_pylist(),
+    }
+
+
+async def _ingest(runtime: Runtime, batch: ValidatedBatch) -> JSON:
+    batch = _strict_segments(runtime, batch)
+    if batch.events.num_rows == 0:
+        runtime.ingest_stats.rejected += batch.rejected_rows
+        first = batch.rejections[0] if batch.rejections else None
+        message = (
+            f"no valid events: row {first.index} {first.field}: {first.reason}"
+            if first
+            else "no events in the request"
+        )
+        raise ApiError(422, message, details=[r.as_dict() for r in batch.rejections])
+    await run_in_threadpool(runtime.ingest, batch)
+    return JSON(_result(batch), status_code=201)
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=IngestResult,
+    responses=ERROR_RESPONSES,
+    openapi_extra=_event_body("EventIn"),
+    summary="Ingest one event",
+)
+async def post_event(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSON:
+    body = await read_body(request, runtime.settings.max_body_bytes)
+    try:
+        batch = decode_one(body, now_ms=int(time.time() * 1000), limits=runtime.limits)
+    except MalformedBody as exc:
+        raise ApiError(400, str(exc), details=[{"field": exc.field, "reason": str(exc)}]) from exc
+    return await _ingest(runtime, batch)
+
+
+@router.post(
+    "/events/batch",
+    status_code=201,
+    response_model=IngestResult,
+    responses=ERROR_RESPONSES,
+    openapi_extra=_event_body("EventBatchIn"),
+    summary="Ingest a batch of events; good rows are accepted, bad rows listed with reasons",
+)
+async def post_batch(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSON:
+    s = runtime.settings
+    body = await read_body(request, s.max_body_bytes)
+
+    def decode() -> ValidatedBatch:
+        return decode_batch(
+            body, now_ms=int(time.time() * 1000), limits=runtime.limits,
+            max_events=s.max_batch_events,
+        )
+
+    try:
+        batch = decode() if len(body) <= _INLINE_DECODE_BYTES else await run_in_threadpool(decode)
+    except MalformedBody as exc:
+        status = 413 if isinstance(exc, TooManyEvents) else 400
+        raise ApiError(status, str(exc), details=[{"field": exc.field, "reason": str(exc)}]) from exc
+    return await _ingest(runtime, batch)
+
+
+@router.get("/events", response_model=EventPage, responses=ERROR_RESPONSES,
+            summary="Stored events, filtered and paged")
+async def get_events(
+    runtime: Runtime = Depends(get_runtime),
+    segment_id: Annotated[str | None, Query(max_length=128)] = None,
+    start_time: Annotated[datetime | None, Query(description="inclusive, ISO 8601")] = None,
+    end_time: Annotated[datetime | None, Query(description="exclusive, ISO 8601")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> JSON:
+    start, end = to_ms(start_time), to_ms(end_time)
+    if start is not None and end is not None and end < start:
+        raise ApiError(422, "end_time is before start_time",
+                       details=[{"field": "end_time", "reason": "before start_time"}])
+    query = EventQuery(segment_id, start, end, limit, (page - 1) * limit)
+    table, total = await run_in_threadpool(runtime.store.query_events, query)
+    cols = arrow_columns(table)
+    lat, lon = cols.pop("latitude"), cols.pop("longitude")
+    names = list(cols)
+    events = []
+    for row, la, lo in zip(zip(*cols.values(), strict=True), lat, lon, strict=True):
+        event = dict(zip(names, row, strict=True))
+        event["coordinates"] = None if la is None else {"latitude": la, "longitude": lo}
+        events.append(event)
+    return JSON({"events": events, "total": total, "page": page, "page_size": limit})

@@ -1,0 +1,101 @@
+"""Health and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from trafficcast.api.deps import get_runtime
+from trafficcast.api.models import Health
+from trafficcast.api.responses import JSON
+from trafficcast.live.messages import iso
+from trafficcast.runtime import Runtime
+
+router = APIRouter(tags=["system"])
+STALL_SECONDS = 60.0  # a busy bus with no batch processed for this long is a stall
+
+
+def _database(runtime: Runtime) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        runtime.store.ping()
+    except Exception as exc:
+        return {"status": "unhealthy", "error": str(exc)}
+    return {"status": "healthy", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    proc, bus = runtime.processor, runtime.bus
+    stats = proc.stats
+    fill = bus.depth / bus.capacity
+    since_batch = time.time() - stats.last_batch_at if stats.last_batch_at else None
+    stalled = bus.depth > 0 and since_batch is not None and since_batch > STALL_SECONDS
+    if not proc.alive:
+        proc_status = "unhealthy"
+    elif stalled or (proc.failure is not None and stats.errors and since_batch is None):
+        proc_status = "degraded"
+    else:
+        proc_status = "healthy"
+    wm = proc.watermark_ms
+    mae = {str(h): (None if v != v else round(v, 3))
+           for h, v in zip(proc.scorer.horizons_min.tolist(), proc.scorer.speed_mae.tolist(),
+                           strict=True)}
+    feeds = {
+        f.name: {
+            "status": "unhealthy" if f.failure else "healthy",
+            "running": f.alive,
+            "events_sent": f.sent_events,
+            **({"error": str(f.failure)} if f.failure else {}),
+        }
+        for f in runtime.feeds
+    }
+    result: dict[str, dict[str, Any]] = {
+        "database": _database(runtime),
+        "bus": {
+            "status": "degraded" if fill > 0.8 else "healthy",
+            "depth_events": bus.depth,
+            "capacity_events": bus.capacity,
+        },
+        "stream_processor": {
+            "status": proc_status,
+            "running": proc.alive,
+            "lag_events": bus.depth,
+            "seconds_since_last_batch": None if since_batch is None else round(since_batch, 3),
+            "watermark": iso(wm) if wm > 0 else None,
+            "open_windows": sum(w.open_windows for w in proc.windows.values()),
+            "errors": stats.errors,
+            **({"last_error": str(proc.failure)} if proc.failure else {}),
+        },
+        "model": {
+            "status": "healthy",
+            "model_version": "blend-v1",
+            "segments_forecast": int((proc.forecaster.last_end_ms > 0).sum()),
+            "live_mae_mph": mae,
+        },
+    }
+    result.update({f"feed:{k}": v for k, v in feeds.items()})
+    return result
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}},
+            summary="Overall and per-component health")
+async def health(runtime: Runtime = Depends(get_runtime)) -> JSON:
+    result = await run_in_threadpool(checks, runtime)
+    statuses = {c["status"] for c in result.values()}
+    overall = ("unhealthy" if "unhealthy" in statuses
+               else "degraded" if "degraded" in statuses else "healthy")
+    body = {"status": overall, "timestamp": iso(int(time.time() * 1000)),
+            "version": runtime.version, "checks": result}
+    return JSON(body, status_code=503 if overall == "unhealthy" else 200)
+
+
+@router.get("/metrics", include_in_schema=True, response_class=Response,
+            summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,31 @@
+"""The bus port: validated event batches from sources to stream processors."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pyarrow as pa
+
+
+class BusFull(RuntimeError):
+    """The bus is at capacity; the producer should slow down or retry later."""
+
+
+class Bus(Protocol):
+    def publish(self, batch: pa.Table, timeout: float | None = None) -> None:
+        """Append a batch; wait up to `timeout` s for room (None = forever), else BusFull."""
+        ...
+
+    def poll(self, max_events: int, timeout: float) -> list[pa.Table]:
+        """Take queued batches, up to about `max_events` events; [] after `timeout` s idle."""
+        ...
+
+    @property
+    def depth(self) -> int:
+        """Events waiting."""
+        ...
+
+    @property
+    def capacity(self) -> int: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,79 @@
+"""One Settings object; every knob is an environment variable TRAFFICCAST_<NAME>.
+
+An optional settings file (TOML or .env) can be named with TRAFFICCAST_CONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRAFFICCAST_",
+        env_file=os.environ.get("TRAFFICCAST_CONFIG"),
+        extra="ignore",
+    )
+
+    host: str = Field("127.0.0.1", description="Address the API listens on")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on")
+    data_dir: Path = Field(Path("data"), description="Folder for the embedded database file")
+    database_url: str = Field(
+        "", description="Store location; empty = duckdb file <data_dir>/trafficcast.duckdb"
+    )
+    bus: str = Field("memory://", description="Event bus; memory:// is the in-process bus")
+    bus_capacity_events: int = Field(2_000_000, gt=0, description="Bound of the in-process bus")
+    window_minutes: tuple[int, ...] = Field((1, 5), description="Tumbling window sizes")
+    allowed_lateness_s: int = Field(300, ge=0, description="How late an event may still update its window")
+    watermark_delay_s: int = Field(0, ge=0, description="Out-of-orderness tolerated before a window closes")
+    horizons_min: tuple[int, ...] = Field((15, 30, 45, 60), description="Forecast horizons (minutes)")
+    timezone: str = Field("America/Los_Angeles", description="Local time zone of the road network")
+    max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest accepted request body")
+    max_batch_events: int = Field(100_000, gt=0, description="Most events in one batch request")
+    max_future_skew_s: int = Field(300, ge=0, description="How far ahead of the clock a timestamp may be")
+    max_speed_mph: float = Field(150.0, gt=0, description="Speeds above this are rejected")
+    auto_register_segments: bool = Field(
+        True, description="Accept events for segments not in the catalog and register them"
+    )
+    ws_queue_size: int = Field(1000, gt=0, description="Messages buffered per WebSocket client before it is dropped")
+    live_interval_ms: int = Field(1000, gt=0, description="Minimum gap between traffic_event messages per segment")
+    cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the API from a browser")
+    log_level: str = Field("INFO", description="Logging level")
+
+    @field_validator("window_minutes", "horizons_min", mode="before")
+    @classmethod
+    def _split_ints(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_strings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("window_minutes")
+    @classmethod
+    def _five_minute_window(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if 5 not in value:
+            raise ValueError("must include 5: forecasts are made on 5-minute windows")
+        if any(v <= 0 or 60 % v for v in value):
+            raise ValueError("each window must be a positive divisor of 60 minutes")
+        return value
+
+    @property
+    def database_path(self) -> str:
+        if not self.database_url:
+            return str(self.data_dir / "trafficcast.duckdb")
+        if self.database_url.startswith("duckdb://"):
+            return self.database_url.removeprefix("duckdb://")
+        raise ValueError(
+            f"database_url {self.database_url!r}: only duckdb:// is available in this version"
+        )

@@ -1,0 +1,128 @@
+"""Column schemas shared by every part of the pipeline.
+
+Events, segments and links move between components as Arrow tables with these
+exact schemas, so a source, the bus, the stream processor and every store
+adapter agree on names, types and units without per-row conversion.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+
+# One sensor reading per row. Units: speed in mph, volume in vehicles per
+# reading interval, occupancy in percent (0-100), quality_score in [0, 1].
+# Optional numeric fields are NaN when the reading did not carry them.
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("timestamp", TIMESTAMP, nullable=False),
+        pa.field("speed", pa.float64(), nullable=False),
+        pa.field("volume", pa.float64()),
+        pa.field("occupancy", pa.float64()),
+        pa.field("latitude", pa.float64()),
+        pa.field("longitude", pa.float64()),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("quality_score", pa.float64(), nullable=False),
+    ]
+)
+
+# Static description of a road segment (one detector station or link).
+# geometry is a JSON array of [longitude, latitude] points along the road in the
+# direction of travel; it may be null for point detectors.
+SEGMENT_SCHEMA = pa.schema(
+    [
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("road", pa.string()),
+        pa.field("direction", pa.string()),
+        pa.field("latitude", pa.float64()),
+        pa.field("longitude", pa.float64()),
+        pa.field("free_flow_speed", pa.float64()),
+        pa.field("length_miles", pa.float64()),
+        pa.field("lanes", pa.int32()),
+        pa.field("geometry", pa.string()),
+    ]
+)
+
+# Directed road-graph edges: traffic flows from `from_segment` (upstream) to
+# `to_segment` (downstream); weight in (0, 1], larger means closer.
+LINK_SCHEMA = pa.schema(
+    [
+        pa.field("from_segment", pa.string(), nullable=False),
+        pa.field("to_segment", pa.string(), nullable=False),
+        pa.field("weight", pa.float64(), nullable=False),
+    ]
+)
+
+
+def empty_events() -> pa.Table:
+    return EVENT_SCHEMA.empty_table()
+
+
+# One closed tumbling window of one segment; keyed by (segment_id, window_minutes, window_start).
+WINDOW_SCHEMA = pa.schema(
+    [
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("window_minutes", pa.int32(), nullable=False),
+        pa.field("window_start", TIMESTAMP, nullable=False),
+        pa.field("window_end", TIMESTAMP, nullable=False),
+        pa.field("mean_speed", pa.float64()),
+        pa.field("harmonic_mean_speed", pa.float64()),
+        pa.field("volume", pa.float64()),
+        pa.field("occupancy", pa.float64()),
+        pa.field("count", pa.int64(), nullable=False),
+        pa.field("quality", pa.float64()),
+        pa.field("level_of_service", pa.string()),
+        pa.field("updated_at", TIMESTAMP, nullable=False),
+    ]
+)
+
+# One forecast of one segment for one horizon; keyed by
+# (segment_id, issued_at, horizon_minutes, model_version). target_time is the
+# end of the 5-minute window forecast. prediction_id names one issue (all
+# horizons of a segment forecast together share it).
+PREDICTION_SCHEMA = pa.schema(
+    [
+        pa.field("prediction_id", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("issued_at", TIMESTAMP, nullable=False),
+        pa.field("horizon_minutes", pa.int32(), nullable=False),
+        pa.field("target_time", TIMESTAMP, nullable=False),
+        pa.field("predicted_speed", pa.float64()),
+        pa.field("speed_lower", pa.float64()),
+        pa.field("speed_upper", pa.float64()),
+        pa.field("predicted_volume", pa.float64()),
+        pa.field("volume_lower", pa.float64()),
+        pa.field("volume_upper", pa.float64()),
+        pa.field("confidence", pa.float64()),
+        pa.field("model_version", pa.string(), nullable=False),
+    ]
+)
+
+# The newest reading of each segment (what the live map shows first).
+LATEST_READING_SCHEMA = pa.schema(
+    [
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("timestamp", TIMESTAMP, nullable=False),
+        pa.field("speed", pa.float64()),
+        pa.field("volume", pa.float64()),
+        pa.field("occupancy", pa.float64()),
+        pa.field("source", pa.string()),
+    ]
+)
+
+ALERT_SCHEMA = pa.schema(
+    [
+        pa.field("alert_id", pa.string(), nullable=False),
+        pa.field("alert_type", pa.string(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string()),
+        pa.field("state", pa.string(), nullable=False),
+        pa.field("opened_at", TIMESTAMP, nullable=False),
+        pa.field("resolved_at", TIMESTAMP),
+        pa.field("message", pa.string()),
+    ]
+)

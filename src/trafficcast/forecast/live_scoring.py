@@ -1,0 +1,100 @@
+"""Score past forecasts against the windows that later close.
+
+Pending forecasts are held by target time; when a window with that end time
+closes for a segment, the forecast is scored. Errors feed an exponentially
+weighted MAE per horizon (the live accuracy metric and the band width).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from trafficcast.forecast.blend import Forecasts
+
+_ALPHA = 0.05  # weight of one batch of scores; ~20 window closes of memory
+
+
+@dataclass
+class _Pending:
+    segment: npt.NDArray[np.int64]
+    horizon_idx: npt.NDArray[np.int64]
+    speed: npt.NDArray[np.float64]
+    volume: npt.NDArray[np.float64]
+
+
+class LiveScorer:
+    def __init__(self, horizons_min: npt.NDArray[np.int64]) -> None:
+        self.horizons_min = horizons_min
+        h = len(horizons_min)
+        self.speed_mae = np.full(h, np.nan)
+        self.volume_rel_mae = np.full(h, np.nan)
+        self.scored = np.zeros(h, dtype=np.int64)
+        self._pending: dict[int, list[_Pending]] = {}
+
+    def record(self, forecasts: Forecasts) -> None:
+        n, h = forecasts.speed.shape
+        hidx = np.broadcast_to(np.arange(h), (n, h))
+        seg = np.broadcast_to(forecasts.segment[:, None], (n, h))
+        for j in range(h):
+            target = int(forecasts.target_ms[0, j]) if n else 0
+            self._pending.setdefault(target, []).append(
+                _Pending(
+                    seg[:, j].copy(),
+                    hidx[:, j].copy(),
+                    forecasts.speed[:, j].copy(),
+                    forecasts.volume[:, j].copy(),
+                )
+            )
+
+    def observe(
+        self,
+        segment: npt.NDArray[np.int64],
+        window_end_ms: npt.NDArray[np.int64],
+        speed: npt.NDArray[np.float64],
+        volume: npt.NDArray[np.float64],
+    ) -> int:
+        """Score forecasts whose target windows just closed; returns how many."""
+        scored = 0
+        for end in np.unique(window_end_ms):
+            pending = self._pending.pop(int(end), None)
+            if not pending:
+                continue
+            at = window_end_ms == end
+            size = 1 + int(
+                max(
+                    [int(segment.max())] + [int(p.segment.max()) for p in pending if len(p.segment)]
+                )
+            )
+            actual_speed = np.full(size, np.nan)
+            actual_volume = np.full(size, np.nan)
+            actual_speed[segment[at]] = speed[at]
+            actual_volume[segment[at]] = volume[at]
+            for p in pending:
+                err = np.abs(p.speed - actual_speed[p.segment])
+                ok = np.isfinite(err)
+                verr = np.abs(p.volume - actual_volume[p.segment])
+                vref = np.maximum(actual_volume[p.segment], 1.0)
+                vok = np.isfinite(verr)
+                for j in np.unique(p.horizon_idx):
+                    sel = ok & (p.horizon_idx == j)
+                    if sel.any():
+                        self.speed_mae[j] = _blend(self.speed_mae[j], float(err[sel].mean()))
+                        self.scored[j] += int(sel.sum())
+                        scored += int(sel.sum())
+                    vsel = vok & (p.horizon_idx == j)
+                    if vsel.any():
+                        rel = float((verr[vsel] / vref[vsel]).mean())
+                        self.volume_rel_mae[j] = _blend(self.volume_rel_mae[j], rel)
+        return scored
+
+    def expire(self, before_ms: int) -> None:
+        """Forget forecasts whose target passed long ago without an observation."""
+        for target in [t for t in self._pending if t < before_ms]:
+            del self._pending[target]
+
+
+def _blend(current: float, new: float) -> float:
+    return new if np.isnan(current) else (1 - _ALPHA) * current + _ALPHA * new

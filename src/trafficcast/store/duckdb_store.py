@@ -1,0 +1,397 @@
+"""The embedded store: one DuckDB file.
+
+Writes go in as Arrow tables (DuckDB scans them in place, millions of rows a
+second); reads come back as Arrow. Each call takes its own cursor, so the
+processor thread writes while API threads read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from trafficcast.domain.schema import (
+    ALERT_SCHEMA,
+    EVENT_SCHEMA,
+    LATEST_READING_SCHEMA,
+    LINK_SCHEMA,
+    PREDICTION_SCHEMA,
+    SEGMENT_SCHEMA,
+    WINDOW_SCHEMA,
+)
+from trafficcast.store.base import EventQuery, StoreUnavailable, SummaryQuery
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS segments (
+    segment_id VARCHAR PRIMARY KEY, name VARCHAR, road VARCHAR, direction VARCHAR,
+    latitude DOUBLE, longitude DOUBLE, free_flow_speed DOUBLE, length_miles DOUBLE,
+    lanes INTEGER, geometry VARCHAR);
+CREATE TABLE IF NOT EXISTS segment_links (
+    from_segment VARCHAR, to_segment VARCHAR, weight DOUBLE,
+    PRIMARY KEY (from_segment, to_segment));
+CREATE TABLE IF NOT EXISTS events (
+    event_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, "timestamp" TIMESTAMPTZ NOT NULL,
+    speed DOUBLE, volume DOUBLE, occupancy DOUBLE, latitude DOUBLE, longitude DOUBLE,
+    source VARCHAR, quality_score DOUBLE);
+CREATE TABLE IF NOT EXISTS late_events (
+    event_id VARCHAR PRIMARY KEY, segment_id VARCHAR NOT NULL, "timestamp" TIMESTAMPTZ NOT NULL,
+    speed DOUBLE, volume DOUBLE, occupancy DOUBLE, latitude DOUBLE, longitude DOUBLE,
+    source VARCHAR, quality_score DOUBLE, reason VARCHAR, recorded_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS latest_readings (
+    segment_id VARCHAR PRIMARY KEY, "timestamp" TIMESTAMPTZ NOT NULL, speed DOUBLE,
+    volume DOUBLE, occupancy DOUBLE, source VARCHAR);
+CREATE TABLE IF NOT EXISTS window_aggregates (
+    segment_id VARCHAR NOT NULL, window_minutes INTEGER NOT NULL,
+    window_start TIMESTAMPTZ NOT NULL, window_end TIMESTAMPTZ NOT NULL,
+    mean_speed DOUBLE, harmonic_mean_speed DOUBLE, volume DOUBLE, occupancy DOUBLE,
+    count BIGINT NOT NULL, quality DOUBLE, level_of_service VARCHAR,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (segment_id, window_minutes, window_start));
+CREATE TABLE IF NOT EXISTS predictions (
+    prediction_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, issued_at TIMESTAMPTZ NOT NULL,
+    horizon_minutes INTEGER NOT NULL, target_time TIMESTAMPTZ NOT NULL,
+    predicted_speed DOUBLE, speed_lower DOUBLE, speed_upper DOUBLE,
+    predicted_volume DOUBLE, volume_lower DOUBLE, volume_upper DOUBLE,
+    confidence DOUBLE, model_version VARCHAR NOT NULL,
+    PRIMARY KEY (segment_id, issued_at, horizon_minutes, model_version));
+CREATE TABLE IF NOT EXISTS latest_predictions (
+    prediction_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, issued_at TIMESTAMPTZ NOT NULL,
+    horizon_minutes INTEGER NOT NULL, target_time TIMESTAMPTZ NOT NULL,
+    predicted_speed DOUBLE, speed_lower DOUBLE, speed_upper DOUBLE,
+    predicted_volume DOUBLE, volume_lower DOUBLE, volume_upper DOUBLE,
+    confidence DOUBLE, model_version VARCHAR NOT NULL,
+    PRIMARY KEY (segment_id, horizon_minutes));
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id VARCHAR PRIMARY KEY, alert_type VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+    segment_id VARCHAR, state VARCHAR NOT NULL, opened_at TIMESTAMPTZ NOT NULL,
+    resolved_at TIMESTAMPTZ, message VARCHAR);
+CREATE TABLE IF NOT EXISTS processor_state (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+_EVENT_COLUMNS = ", ".join(f'"{f.name}"' for f in EVENT_SCHEMA)
+
+
+def _cols(schema: pa.Schema) -> str:
+    return ", ".join(f'"{f.name}"' for f in schema)
+
+
+class DuckDBStore:
+    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # Times are stored as TIMESTAMPTZ in UTC (DuckDB's default zone
+        # without the ICU extension, which needs a download we cannot rely on).
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        try:
+            self._con = duckdb.connect(self.path, config=config)
+        except duckdb.IOException as exc:
+            raise StoreUnavailable(f"cannot open database file {self.path}: {exc}") from exc
+        self._write_lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        cur = self._con.cursor()
+        try:
+            yield cur
+        except duckdb.ConnectionException as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        finally:
+            cur.close()
+
+    def _write(
+        self, sql: str, table: pa.Table | None = None, params: list[Any] | None = None
+    ) -> None:
+        # Upserts of overlapping keys from two threads would conflict in
+        # DuckDB's optimistic concurrency; one writer at a time avoids retries.
+        with self._write_lock, self._cursor() as cur:
+            if table is not None:
+                cur.register("batch", table)
+            try:
+                cur.execute(sql, params or [])
+            finally:
+                if table is not None:
+                    cur.unregister("batch")
+
+    def init_schema(self) -> None:
+        with self._cursor() as cur:
+            cur.execute(_DDL)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._con.close()
+
+    def ping(self) -> None:
+        with self._cursor() as cur:
+            cur.execute("SELECT 1").fetchone()
+
+    # segments ---------------------------------------------------------------
+    def upsert_segments(self, segments: pa.Table) -> None:
+        t = segments.select(SEGMENT_SCHEMA.names).cast(SEGMENT_SCHEMA)
+        self._write(
+            f"INSERT OR REPLACE INTO segments ({_cols(SEGMENT_SCHEMA)}) SELECT * FROM batch", t
+        )
+
+    def insert_missing_segments(self, segments: pa.Table) -> None:
+        t = segments.select(SEGMENT_SCHEMA.names).cast(SEGMENT_SCHEMA)
+        self._write(
+            f"INSERT OR IGNORE INTO segments ({_cols(SEGMENT_SCHEMA)}) SELECT * FROM batch", t
+        )
+
+    def upsert_links(self, links: pa.Table) -> None:
+        t = links.select(LINK_SCHEMA.names).cast(LINK_SCHEMA)
+        self._write(
+            f"INSERT OR REPLACE INTO segment_links ({_cols(LINK_SCHEMA)}) "
+            "SELECT DISTINCT ON (from_segment, to_segment) * FROM batch",
+            t,
+        )
+
+    def segments(self) -> pa.Table:
+        return self._query(f"SELECT {_cols(SEGMENT_SCHEMA)} FROM segments ORDER BY segment_id")
+
+    def segment(self, segment_id: str) -> pa.Table:
+        return self._query(
+            f"SELECT {_cols(SEGMENT_SCHEMA)} FROM segments WHERE segment_id = ?", [segment_id]
+        )
+
+    def links(self) -> pa.Table:
+        return self._query(f"SELECT {_cols(LINK_SCHEMA)} FROM segment_links")
+
+    # events -----------------------------------------------------------------
+    def write_events(self, events: pa.Table) -> None:
+        if events.num_rows:
+            self._write(f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM batch", events)
+
+    def write_late_events(self, events: pa.Table, reason: str) -> int:
+        if not events.num_rows:
+            return 0
+        before = self._scalar("SELECT count(*) FROM late_events")
+        self._write(
+            f"INSERT OR IGNORE INTO late_events ({_EVENT_COLUMNS}, reason, recorded_at) "
+            "SELECT *, ?, now() FROM batch",
+            events,
+            [reason],
+        )
+        return int(self._scalar("SELECT count(*) FROM late_events") - before)
+
+    def query_events(self, query: EventQuery) -> tuple[pa.Table, int]:
+        where, params = ["TRUE"], []
+        if query.segment_id is not None:
+            where.append("segment_id = ?")
+            params.append(query.segment_id)
+        if query.start_ms is not None:
+            where.append('"timestamp" >= epoch_ms(?)')
+            params.append(query.start_ms)
+        if query.end_ms is not None:
+            where.append('"timestamp" < epoch_ms(?)')
+            params.append(query.end_ms)
+        clause = " AND ".join(where)
+        total = self._scalar(f"SELECT count(*) FROM events WHERE {clause}", params)
+        rows = self._query(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {clause} "
+            'ORDER BY "timestamp", event_id LIMIT ? OFFSET ?',
+            [*params, query.limit, query.offset],
+        )
+        return rows, int(total)
+
+    def count_events(self) -> int:
+        return int(self._scalar("SELECT count(*) FROM events"))
+
+    def recent_event_ids(self, since_ms: int) -> pa.Array:
+        t = self._query('SELECT event_id FROM events WHERE "timestamp" >= epoch_ms(?)', [since_ms])
+        return t.column("event_id").combine_chunks()
+
+    def upsert_latest_readings(self, readings: pa.Table) -> None:
+        if not readings.num_rows:
+            return
+        t = readings.select(LATEST_READING_SCHEMA.names).cast(LATEST_READING_SCHEMA)
+        self._write(
+            f"INSERT INTO latest_readings ({_cols(LATEST_READING_SCHEMA)}) SELECT * FROM batch "
+            'ON CONFLICT (segment_id) DO UPDATE SET "timestamp" = excluded."timestamp", '
+            "speed = excluded.speed, volume = excluded.volume, occupancy = excluded.occupancy, "
+            'source = excluded.source WHERE excluded."timestamp" >= latest_readings."timestamp"',
+            t,
+        )
+
+    def latest_readings(self) -> pa.Table:
+        return self._query(
+            f"SELECT {_cols(LATEST_READING_SCHEMA)} FROM latest_readings ORDER BY segment_id"
+        )
+
+    # windows, predictions, alerts --------------------------------------------
+    def upsert_windows(self, windows: pa.Table) -> None:
+        if windows.num_rows:
+            t = windows.select(WINDOW_SCHEMA.names).cast(WINDOW_SCHEMA)
+            self._write(
+                f"INSERT OR REPLACE INTO window_aggregates ({_cols(WINDOW_SCHEMA)}) SELECT * FROM batch",
+                t,
+            )
+
+    def window_history(
+        self,
+        segment_id: str,
+        window_minutes: int,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+    ) -> pa.Table:
+        params: list[Any] = [segment_id, window_minutes]
+        extra = ""
+        if start_ms is not None:
+            extra += " AND window_start >= epoch_ms(?)"
+            params.append(start_ms)
+        if end_ms is not None:
+            extra += " AND window_start < epoch_ms(?)"
+            params.append(end_ms)
+        params.append(limit)
+        return self._query(
+            f"SELECT * FROM (SELECT {_cols(WINDOW_SCHEMA)} FROM window_aggregates "
+            f"WHERE segment_id = ? AND window_minutes = ?{extra} "
+            "ORDER BY window_start DESC LIMIT ?) ORDER BY window_start",
+            params,
+        )
+
+    def windows_between(self, window_minutes: int, start_ms: int, end_ms: int) -> pa.Table:
+        return self._query(
+            f"SELECT {_cols(WINDOW_SCHEMA)} FROM window_aggregates WHERE window_minutes = ? "
+            "AND window_start >= epoch_ms(?) AND window_start < epoch_ms(?) "
+            "ORDER BY window_start, segment_id",
+            [window_minutes, start_ms, end_ms],
+        )
+
+    def upsert_predictions(self, predictions: pa.Table, latest: bool = True) -> None:
+        if not predictions.num_rows:
+            return
+        t = predictions.select(PREDICTION_SCHEMA.names).cast(PREDICTION_SCHEMA)
+        cols = _cols(PREDICTION_SCHEMA)
+        self._write(f"INSERT OR REPLACE INTO predictions ({cols}) SELECT * FROM batch", t)
+        if not latest:
+            return
+        self._write(
+            f"INSERT INTO latest_predictions ({cols}) SELECT * FROM batch "
+            "ON CONFLICT (segment_id, horizon_minutes) DO UPDATE SET "
+            + ", ".join(
+                f'"{c}" = excluded."{c}"'
+                for c in PREDICTION_SCHEMA.names
+                if c not in ("segment_id", "horizon_minutes")
+            )
+            + " WHERE excluded.issued_at >= latest_predictions.issued_at",
+            t,
+        )
+
+    def latest_predictions(self, segment_id: str | None, limit: int) -> pa.Table:
+        cols = _cols(PREDICTION_SCHEMA)
+        if segment_id is not None:
+            return self._query(
+                f"SELECT {cols} FROM latest_predictions WHERE segment_id = ? "
+                "ORDER BY horizon_minutes LIMIT ?",
+                [segment_id, limit],
+            )
+        return self._query(
+            f"SELECT {cols} FROM latest_predictions ORDER BY issued_at DESC, segment_id, "
+            "horizon_minutes LIMIT ?",
+            [limit],
+        )
+
+    def upsert_alerts(self, alerts: pa.Table) -> None:
+        if alerts.num_rows:
+            t = alerts.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA)
+            self._write(
+                f"INSERT OR REPLACE INTO alerts ({_cols(ALERT_SCHEMA)}) SELECT * FROM batch", t
+            )
+
+    def alerts(self, state: str | None, limit: int) -> pa.Table:
+        if state is None:
+            return self._query(
+                f"SELECT {_cols(ALERT_SCHEMA)} FROM alerts ORDER BY opened_at DESC LIMIT ?", [limit]
+            )
+        return self._query(
+            f"SELECT {_cols(ALERT_SCHEMA)} FROM alerts WHERE state = ? "
+            "ORDER BY opened_at DESC LIMIT ?",
+            [state, limit],
+        )
+
+    def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
+        where, params = ["w.window_minutes = ?"], [query.window_minutes]
+        if query.start_ms is not None:
+            where.append("w.window_start >= epoch_ms(?)")
+            params.append(query.start_ms)
+        if query.end_ms is not None:
+            where.append("w.window_start < epoch_ms(?)")
+            params.append(query.end_ms)
+        if query.segment_ids:
+            where.append("list_contains(?, w.segment_id)")
+            params.append(list(query.segment_ids))
+        clause = " AND ".join(where)
+        hours = query.window_minutes / 60.0
+        alert_where, alert_params = ["alert_type = 'incident'"], []
+        if query.start_ms is not None:
+            alert_where.append("opened_at >= epoch_ms(?)")
+            alert_params.append(query.start_ms)
+        if query.end_ms is not None:
+            alert_where.append("opened_at < epoch_ms(?)")
+            alert_params.append(query.end_ms)
+        if query.segment_ids:
+            alert_where.append("list_contains(?, segment_id)")
+            alert_params.append(list(query.segment_ids))
+        incidents = (
+            f"(SELECT segment_id, count(*) AS n FROM alerts WHERE {' AND '.join(alert_where)} "
+            "GROUP BY segment_id)"
+        )
+        by_segment = self._query(
+            "SELECT w.segment_id, avg(w.mean_speed) AS avg_speed, "
+            "avg(w.volume) AS avg_volume, sum(w.count)::BIGINT AS total_events, "
+            f"sum(CASE WHEN w.level_of_service IN ('E', 'F') THEN {hours} ELSE 0 END)::DOUBLE "
+            "AS congestion_hours, "
+            "least(100, 100 * avg(w.mean_speed / coalesce(nullif(s.free_flow_speed, 0), 65))) "
+            "AS traffic_score, coalesce(max(i.n), 0)::BIGINT AS incidents "
+            "FROM window_aggregates w LEFT JOIN segments s USING (segment_id) "
+            f"LEFT JOIN {incidents} i USING (segment_id) "
+            f"WHERE {clause} GROUP BY w.segment_id ORDER BY w.segment_id",
+            [*alert_params, *params],
+        )
+        totals = self._query(
+            "SELECT coalesce(sum(w.count), 0)::BIGINT AS total_events, "
+            "avg(w.mean_speed) AS avg_speed, avg(w.volume) AS avg_volume, "
+            f"coalesce(sum(CASE WHEN w.level_of_service IN ('E', 'F') THEN {hours} ELSE 0 END), 0)"
+            f"::DOUBLE AS congestion_hours FROM window_aggregates w WHERE {clause}",
+            params,
+        ).to_pylist()[0]
+        incident_count = self._scalar(
+            f"SELECT count(*) FROM alerts WHERE {' AND '.join(alert_where)}", alert_params
+        )
+        totals["incident_count"] = int(incident_count)
+        return totals, by_segment
+
+    # checkpoint --------------------------------------------------------------
+    def get_state(self, key: str) -> str | None:
+        with self._cursor() as cur:
+            row = cur.execute("SELECT value FROM processor_state WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_state(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO processor_state VALUES (?, ?)", None, [key, value])
+
+    # helpers -------------------------------------------------------------------
+    def _query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        with self._cursor() as cur:
+            rel = cur.sql(sql, params=params or None)
+            result: pa.Table = rel.to_arrow_table()
+            return result
+
+    def _scalar(self, sql: str, params: list[Any] | None = None) -> int:
+        with self._cursor() as cur:
+            row = cur.execute(sql, params or []).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0

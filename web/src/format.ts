@@ -1,0 +1,30 @@
+// Display formatting. Times are shown in UTC, as the API gives them: the data may
+// be a replay of another city and day, where the viewer's local time means nothing.
+
+export function formatSpeed(speed: number | null | undefined): string {
+  return speed == null || !Number.isFinite(speed) ? '—' : `${Math.round(speed)} mph`;
+}
+
+function parse(iso: string | null | undefined): Date | null {
+  if (!iso) return null;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** "2012-03-01 08:05 UTC" */
+export function formatDateTimeUtc(iso: string | null | undefined): string {
+  const date = parse(iso);
+  if (!date) return '—';
+  return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 16)} UTC`;
+}
+
+/** "08:05" (UTC) */
+export function formatTimeUtc(iso: string | null | undefined): string {
+  const date = parse(iso);
+  return date ? date.toISOString().slice(11, 16) : '—';
+}
+
+/** Seconds since the epoch, the x unit of the charts; NaN for a bad timestamp. */
+export function toEpochSeconds(iso: string): number {
+  return Date.parse(iso) / 1000;
+}

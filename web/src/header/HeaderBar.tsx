@@ -1,0 +1,56 @@
+// Top bar: product name, connection state, segment counts by band, data time.
+import { useMemo, useSyncExternalStore } from 'react';
+import { BAND_COLORS, BAND_LABELS, BANDS } from '../bands';
+import { formatDateTimeUtc } from '../format';
+import { summarize, type NetworkSummary } from '../liveState';
+import type { LiveStore } from '../liveStore';
+import type { ConnectionState } from '../ws';
+
+const CONNECTION_LABELS: Record<ConnectionState, string> = {
+  connecting: 'connecting',
+  live: 'live',
+  reconnecting: 'reconnecting',
+};
+
+export function HeaderBar({ connection, summary }: { connection: ConnectionState; summary: NetworkSummary }) {
+  return (
+    <header className="header-bar">
+      <h1 className="brand">trafficcast</h1>
+      <span className={`connection connection-${connection}`} data-testid="connection-state" role="status">
+        <span className="connection-dot" aria-hidden="true" />
+        {CONNECTION_LABELS[connection]}
+      </span>
+      <ul className="band-counts" aria-label="Segments by speed band">
+        {BANDS.map((band) => (
+          <li key={band} title={`Segments ${BAND_LABELS[band]}`} data-band={band}>
+            <span className="swatch" style={{ background: BAND_COLORS[band] }} aria-hidden="true" />
+            <span className="band-count">{summary.counts[band]}</span>
+            <span className="band-label">{BAND_LABELS[band]}</span>
+          </li>
+        ))}
+      </ul>
+      <span className="data-time" data-testid="data-time">
+        <span className="data-time-label">Data</span> {formatDateTimeUtc(summary.latestTime)}
+      </span>
+    </header>
+  );
+}
+
+/**
+ * The header bound to the live store. Only this component re-renders on every
+ * store flush, not the whole page.
+ */
+export function LiveHeaderBar({
+  store,
+  segmentIds,
+  connection,
+}: {
+  store: LiveStore;
+  segmentIds: readonly string[];
+  connection: ConnectionState;
+}) {
+  const version = useSyncExternalStore(store.subscribe, store.getVersion);
+  // `version` is the cache key: readings are mutated in place and it changes when they do.
+  const summary = useMemo(() => summarize(segmentIds, store.readings), [segmentIds, store, version]);
+  return <HeaderBar connection={connection} summary={summary} />;
+}

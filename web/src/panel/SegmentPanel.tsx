@@ -1,0 +1,147 @@
+// Side panel with one segment's current state, recent speeds and latest forecast.
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import { BAND_COLORS, BAND_LABELS, speedBand } from '../bands';
+import { formatDateTimeUtc, formatSpeed, formatTimeUtc } from '../format';
+import type { LiveStore } from '../liveStore';
+import type { Segment } from '../types';
+import { buildSpeedChartData } from './chartData';
+import { SpeedChart } from './SpeedChart';
+import { useSegmentDetail } from './useSegmentDetail';
+
+interface SegmentPanelProps {
+  segment: Segment;
+  store: LiveStore;
+  onClose: () => void;
+}
+
+const HISTORY_HOURS = 3;
+
+function formatNumber(value: number | null | undefined, unit: string, digits = 0): string {
+  return value == null || !Number.isFinite(value) ? '—' : `${value.toFixed(digits)}${unit}`;
+}
+
+export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
+  const id = segment.segment_id;
+  const reading = useSyncExternalStore(store.subscribe, () => store.reading(id));
+  const detail = useSegmentDetail(id, store);
+  const chartData = useMemo(
+    () => buildSpeedChartData(detail.windows, detail.forecasts, { historyHours: HISTORY_HOURS }),
+    [detail.windows, detail.forecasts],
+  );
+  const band = speedBand(reading?.speed);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') onClose();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+
+  const chartEmpty = chartData.x.length === 0;
+  return (
+    <aside className="panel" aria-label="Segment detail" data-segment-id={id}>
+      <header className="panel-header">
+        <div>
+          <h2 className="panel-title">{segment.name || id}</h2>
+          <div className="panel-subtitle">
+            <span className="segment-id">{id}</span>
+            <span>
+              {segment.road} {segment.direction}
+            </span>
+          </div>
+        </div>
+        <button type="button" className="close-button" aria-label="Close segment detail" onClick={onClose}>
+          ×
+        </button>
+      </header>
+
+      <section className="panel-now">
+        <div className="now-speed" style={{ color: BAND_COLORS[band] }}>
+          {reading?.speed != null && Number.isFinite(reading.speed) ? Math.round(reading.speed) : '—'}
+          <span className="now-unit">mph</span>
+        </div>
+        <div className="now-meta">
+          <span className="band-pill" style={{ borderColor: BAND_COLORS[band], color: BAND_COLORS[band] }}>
+            {BAND_LABELS[band]}
+          </span>
+          <span>LOS {reading?.level_of_service ?? '—'}</span>
+          <span>{reading ? formatDateTimeUtc(reading.timestamp) : 'no reading yet'}</span>
+        </div>
+      </section>
+
+      <dl className="facts">
+        <div>
+          <dt>Free flow</dt>
+          <dd>{formatSpeed(segment.free_flow_speed)}</dd>
+        </div>
+        <div>
+          <dt>Lanes</dt>
+          <dd>{segment.lanes ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Length</dt>
+          <dd>{formatNumber(segment.length_miles, ' mi', 2)}</dd>
+        </div>
+        <div>
+          <dt>Volume</dt>
+          <dd>{formatNumber(reading?.volume, '')}</dd>
+        </div>
+        <div>
+          <dt>Occupancy</dt>
+          <dd>{formatNumber(reading?.occupancy, ' %', 1)}</dd>
+        </div>
+      </dl>
+
+      <section className="panel-section">
+        <h3>5-minute mean speed, last {HISTORY_HOURS} h, and forecast</h3>
+        <div className="chart-box">
+          <SpeedChart data={chartData} />
+          {chartEmpty && (
+            <div className="chart-overlay">
+              {detail.loading ? 'Loading…' : (detail.historyError ?? 'No speed data for this segment yet')}
+            </div>
+          )}
+        </div>
+        {!chartEmpty && detail.historyError && <p className="panel-error">History: {detail.historyError}</p>}
+      </section>
+
+      <section className="panel-section">
+        <h3>Forecast</h3>
+        {detail.forecasts.length > 0 ? (
+          <table className="forecast-table">
+            <thead>
+              <tr>
+                <th>Horizon</th>
+                <th>At (UTC)</th>
+                <th>Speed</th>
+                <th>80% range</th>
+              </tr>
+            </thead>
+            <tbody>
+              {detail.forecasts.map((p) => (
+                <tr key={p.horizon_minutes}>
+                  <td>+{p.horizon_minutes} min</td>
+                  <td>{formatTimeUtc(p.target_time)}</td>
+                  <td style={{ color: BAND_COLORS[speedBand(p.predicted_speed)] }}>{formatSpeed(p.predicted_speed)}</td>
+                  <td>
+                    {p.speed_lower != null && p.speed_upper != null
+                      ? `${Math.round(p.speed_lower)}–${Math.round(p.speed_upper)} mph`
+                      : '—'}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="panel-muted">{detail.forecastError ?? 'No forecast issued yet'}</p>
+        )}
+        {detail.forecasts[0] && (
+          <p className="panel-muted">
+            Issued {formatDateTimeUtc(detail.forecasts[0].issued_at)} · {detail.forecasts[0].model_version}
+          </p>
+        )}
+      </section>
+    </aside>
+  );
+}

@@ -1,0 +1,105 @@
+// Shapes of the trafficcast HTTP and WebSocket API (see docs/PRODUCT.md).
+// Timestamps are ISO 8601 UTC strings, e.g. "2012-03-01T08:05:00Z".
+
+/** [longitude, latitude] as in GeoJSON. */
+export type LngLat = [number, number];
+
+export interface Segment {
+  segment_id: string;
+  name: string;
+  road: string;
+  direction: string;
+  latitude: number;
+  longitude: number;
+  free_flow_speed: number | null;
+  length_miles: number | null;
+  lanes: number | null;
+  geometry: LngLat[] | null;
+}
+
+export interface SegmentsResponse {
+  segments: Segment[];
+  total: number;
+}
+
+/** One raw reading: the body of `traffic_event` and of /api/traffic/current rows. */
+export interface Reading {
+  timestamp: string;
+  speed: number | null;
+  volume: number | null;
+  occupancy: number | null;
+  level_of_service: string | null;
+}
+
+export interface CurrentTrafficRow extends Reading {
+  segment_id: string;
+}
+
+export interface CurrentTrafficResponse {
+  segments: CurrentTrafficRow[];
+}
+
+/** An aggregated window (history rows and `window` messages). */
+export interface TrafficWindow {
+  window_start: string;
+  window_end: string;
+  mean_speed: number | null;
+  harmonic_mean_speed: number | null;
+  volume: number | null;
+  occupancy: number | null;
+  count: number;
+  level_of_service: string | null;
+  /** Present on `window` messages; the history response carries it at the top level. */
+  window_minutes?: number;
+}
+
+export interface HistoryResponse {
+  segment_id: string;
+  window_minutes: number;
+  windows: TrafficWindow[];
+}
+
+export interface Prediction {
+  prediction_id: string;
+  segment_id: string;
+  issued_at: string;
+  horizon_minutes: number;
+  target_time: string;
+  predicted_speed: number;
+  speed_lower: number | null;
+  speed_upper: number | null;
+  predicted_volume: number | null;
+  volume_lower: number | null;
+  volume_upper: number | null;
+  confidence: number | null;
+  model_version: string;
+}
+
+export interface PredictionsResponse {
+  predictions: Prediction[];
+}
+
+export interface PredictionBatch {
+  issued_at: string;
+  model_version: string;
+  forecasts: Prediction[];
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown };
+  request_id?: string;
+}
+
+/** Messages the server pushes on /ws/traffic. */
+export type ServerMessage =
+  | { type: 'subscribed'; segment_ids: string[] }
+  | { type: 'traffic_event'; segment_id: string; data: Reading }
+  | { type: 'window'; segment_id: string; data: TrafficWindow }
+  | { type: 'prediction'; segment_id: string; data: PredictionBatch }
+  | { type: 'alert'; segment_id: string; data: Record<string, unknown> }
+  | { type: 'error'; error: { code: string; message: string } };
+
+export type ClientMessage = {
+  action: 'subscribe' | 'unsubscribe';
+  segment_ids: string[];
+};

@@ -1,0 +1,126 @@
+// A WebSocket to /ws/traffic that subscribes on every (re)connect and reconnects
+// with capped exponential backoff when the connection drops.
+import { parseServerMessage } from './messages';
+import type { ClientMessage, ServerMessage } from './types';
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+
+/** The part of the browser WebSocket we use; lets tests pass a fake. */
+export interface SocketLike {
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  send(data: string): void;
+  close(): void;
+}
+
+export interface TrafficSocketOptions {
+  url: string;
+  /** Segment ids to subscribe to; "*" means all. */
+  segmentIds?: readonly string[];
+  onMessage: (message: ServerMessage) => void;
+  onStateChange: (state: ConnectionState) => void;
+  /** Called on each successful open after the first, e.g. to refetch what was missed. */
+  onReconnect?: () => void;
+  createSocket?: (url: string) => SocketLike;
+  random?: () => number;
+}
+
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 15_000;
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): 0.5 s, 1 s, 2 s, … capped at
+ * 15 s, with ±25 % jitter so that many dashboards do not all hit a restarted
+ * server in the same instant.
+ */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const exponential = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempt));
+  const jitter = 0.75 + random() * 0.5;
+  return Math.round(exponential * jitter);
+}
+
+export function trafficSocketUrl(location: Pick<Location, 'protocol' | 'host'>): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/traffic`;
+}
+
+export class TrafficSocket {
+  private socket: SocketLike | null = null;
+  private attempt = 0;
+  private everOpened = false;
+  private stopped = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly options: Required<Omit<TrafficSocketOptions, 'onReconnect'>> &
+    Pick<TrafficSocketOptions, 'onReconnect'>;
+
+  constructor(options: TrafficSocketOptions) {
+    this.options = {
+      segmentIds: ['*'],
+      createSocket: (url) => new WebSocket(url),
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.options.onStateChange('connecting');
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      socket.onclose = null;
+      socket.onerror = null;
+      socket.onmessage = null;
+      socket.onopen = null;
+      socket.close();
+    }
+  }
+
+  send(message: ClientMessage): void {
+    this.socket?.send(JSON.stringify(message));
+  }
+
+  private connect(): void {
+    const socket = this.options.createSocket(this.options.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.send({ action: 'subscribe', segment_ids: [...this.options.segmentIds] });
+      this.options.onStateChange('live');
+      if (this.everOpened) this.options.onReconnect?.();
+      this.everOpened = true;
+    };
+    socket.onmessage = (event) => {
+      // Only a server that actually talks to us resets the backoff; one that accepts
+      // and then drops every connection must not be hammered every 0.5 s.
+      this.attempt = 0;
+      if (typeof event.data !== 'string') return;
+      const message = parseServerMessage(event.data);
+      if (message) this.options.onMessage(message);
+    };
+    // The browser always fires close after error, so reconnecting is handled there.
+    socket.onerror = () => undefined;
+    socket.onclose = () => {
+      if (this.socket !== socket || this.stopped) return;
+      this.socket = null;
+      this.options.onStateChange(this.everOpened ? 'reconnecting' : 'connecting');
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    const delay = backoffDelay(this.attempt, this.options.random);
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+  }
+}
