@@ -27,8 +27,11 @@ from trafficcast.sources.dataset import DatasetError, load_dataset
 from trafficcast.sources.feeds import ReplayFeed, SimulatorFeed
 from trafficcast.sources.simulator import Simulator, SimulatorConfig
 
-app = typer.Typer(help="trafficcast: live traffic ingest, windows, forecasts and a live map.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="trafficcast: live traffic ingest, windows, forecasts and a live map.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 console = Console(stderr=True)
 log = logging.getLogger("trafficcast")
 
@@ -52,14 +55,25 @@ def _serve(runtime: Runtime) -> None:
     from trafficcast.api.app import create_app
 
     s = runtime.settings
-    config = uvicorn.Config(create_app(runtime), host=s.host, port=s.port,
-                            log_level=s.log_level.lower(), access_log=False, ws="websockets-sansio")
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=s.host,
+        port=s.port,
+        log_level=s.log_level.lower(),
+        access_log=False,
+        ws="websockets-sansio",
+    )
     uvicorn.Server(config).run()
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 @app.command()
@@ -78,15 +92,22 @@ def serve(host: Host = None, port: Port = None, data_dir: DataDir = None) -> Non
 
 @app.command()
 def demo(
-    replay: Annotated[Path | None, typer.Option(
-        help="Replay a recorded dataset folder (e.g. ../shared/data/los-loop) instead of the "
-             "simulator")] = None,
-    speed: Annotated[float | None, typer.Option(
-        help="Clock speed-up: replay default 60, simulator default 1 (real time)")] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            help="Replay a recorded dataset folder (e.g. ../shared/data/los-loop) instead of the "
+            "simulator"
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Clock speed-up: replay default 60, simulator default 1 (real time)"),
+    ] = None,
     segments: Annotated[int, typer.Option(help="Simulated segments")] = 300,
     seed: Annotated[int, typer.Option(help="Simulator seed")] = 42,
-    history_hours: Annotated[float, typer.Option(
-        help="Simulated history to load at start, so forecasts show at once")] = 6.0,
+    history_hours: Annotated[
+        float, typer.Option(help="Simulated history to load at start, so forecasts show at once")
+    ] = 6.0,
     keep: Annotated[bool, typer.Option(help="Keep the previous demo database")] = False,
     host: Host = None,
     port: Port = None,
@@ -114,8 +135,11 @@ def demo(
     else:
         sim = Simulator(SimulatorConfig(n_segments=segments, seed=seed))
         runtime.register_segments(sim.segments, sim.links)
-        runtime.add_feed(SimulatorFeed(runtime.bus, sim, speed=1.0 if speed is None else speed,
-                                       history_hours=history_hours))
+        runtime.add_feed(
+            SimulatorFeed(
+                runtime.bus, sim, speed=1.0 if speed is None else speed, history_hours=history_hours
+            )
+        )
         what = f"simulating {segments} segments (seed {seed})"
     if replay is not None:
         runtime.add_feed(feed)
@@ -129,9 +153,12 @@ def demo(
 @app.command("replay")
 def replay_cmd(
     path: Annotated[Path, typer.Argument(help="Dataset folder or long-form CSV/Parquet file")],
-    url: Annotated[str | None, typer.Option(
-        help="Post to a running server (e.g. http://127.0.0.1:8000) instead of the local store")]
-        = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Post to a running server (e.g. http://127.0.0.1:8000) instead of the local store"
+        ),
+    ] = None,
     speed: Annotated[float, typer.Option(help="Clock speed-up; 0 = as fast as possible")] = 0.0,
     batch_size: Annotated[int, typer.Option(help="Events per request with --url")] = 10_000,
     data_dir: DataDir = None,
@@ -151,16 +178,22 @@ def replay_cmd(
     runtime.register_segments(dataset.segments, dataset.links)
     with _progress() as progress:
         task = progress.add_task(f"replaying {dataset.name}", total=total)
-        feed = ReplayFeed(runtime.bus, dataset, speed=speed,
-                          progress=lambda done, _: progress.update(task, completed=done))
+        feed = ReplayFeed(
+            runtime.bus,
+            dataset,
+            speed=speed,
+            progress=lambda done, _: progress.update(task, completed=done),
+        )
         runtime.add_feed(feed)
         runtime.start()
         feed.finished.wait()
     runtime.processor.request_flush()
     runtime.processor.wait_idle(timeout=600)
     stats = runtime.processor.stats
-    console.print(f"processed {stats.events_processed:,} events, {stats.windows_emitted:,} windows,"
-                  f" {stats.predictions:,} forecasts into {settings.database_path}")
+    console.print(
+        f"processed {stats.events_processed:,} events, {stats.windows_emitted:,} windows,"
+        f" {stats.predictions:,} forecasts into {settings.database_path}"
+    )
     runtime.stop()
 
 
@@ -169,8 +202,9 @@ def simulate(
     hours: Annotated[float, typer.Option(help="Hours of readings to generate")] = 1.0,
     segments: Annotated[int, typer.Option(help="Simulated segments")] = 300,
     seed: Annotated[int, typer.Option(help="Simulator seed")] = 42,
-    start: Annotated[str | None, typer.Option(
-        help="Start time, ISO 8601 (default: now minus --hours)")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Start time, ISO 8601 (default: now minus --hours)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write to a .csv or .parquet file")] = None,
     url: Annotated[str | None, typer.Option(help="Post to a running server")] = None,
     batch_size: Annotated[int, typer.Option(help="Events per request with --url")] = 10_000,
@@ -186,7 +220,9 @@ def simulate(
         try:
             parsed = datetime.fromisoformat(start)
         except ValueError as exc:
-            raise typer.BadParameter(f"not an ISO 8601 time: {start}", param_hint="--start") from exc
+            raise typer.BadParameter(
+                f"not an ISO 8601 time: {start}", param_hint="--start"
+            ) from exc
         start_ms = int(parsed.replace(tzinfo=parsed.tzinfo or UTC).timestamp() * 1000)
         end_ms = start_ms + int(hours * 3600_000)
     events = sim.events(start_ms, end_ms)
@@ -216,8 +252,9 @@ def _post_events(url: str, events: pa.Table, batch_size: int, label: str) -> Non
                     row["coordinates"] = {"latitude": la, "longitude": lo}
             body = orjson.dumps({"events": rows})
             for attempt in range(10):
-                response = client.post(endpoint, content=body,
-                                       headers={"Content-Type": "application/json"})
+                response = client.post(
+                    endpoint, content=body, headers={"Content-Type": "application/json"}
+                )
                 if response.status_code != 503:
                     break
                 time.sleep(min(2**attempt * 0.1, 5))  # the server asked us to slow down

@@ -29,20 +29,34 @@ class Settings(BaseSettings):
     bus: str = Field("memory://", description="Event bus; memory:// is the in-process bus")
     bus_capacity_events: int = Field(2_000_000, gt=0, description="Bound of the in-process bus")
     window_minutes: tuple[int, ...] = Field((1, 5), description="Tumbling window sizes")
-    allowed_lateness_s: int = Field(300, ge=0, description="How late an event may still update its window")
-    watermark_delay_s: int = Field(0, ge=0, description="Out-of-orderness tolerated before a window closes")
-    horizons_min: tuple[int, ...] = Field((15, 30, 45, 60), description="Forecast horizons (minutes)")
+    allowed_lateness_s: int = Field(
+        300, ge=0, description="How late an event may still update its window"
+    )
+    watermark_delay_s: int = Field(
+        0, ge=0, description="Out-of-orderness tolerated before a window closes"
+    )
+    horizons_min: tuple[int, ...] = Field(
+        (15, 30, 45, 60), description="Forecast horizons (minutes)"
+    )
     timezone: str = Field("America/Los_Angeles", description="Local time zone of the road network")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest accepted request body")
     max_batch_events: int = Field(100_000, gt=0, description="Most events in one batch request")
-    max_future_skew_s: int = Field(300, ge=0, description="How far ahead of the clock a timestamp may be")
+    max_future_skew_s: int = Field(
+        300, ge=0, description="How far ahead of the clock a timestamp may be"
+    )
     max_speed_mph: float = Field(150.0, gt=0, description="Speeds above this are rejected")
     auto_register_segments: bool = Field(
         True, description="Accept events for segments not in the catalog and register them"
     )
-    ws_queue_size: int = Field(1000, gt=0, description="Messages buffered per WebSocket client before it is dropped")
-    live_interval_ms: int = Field(1000, gt=0, description="Minimum gap between traffic_event messages per segment")
-    cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the API from a browser")
+    ws_queue_size: int = Field(
+        1000, gt=0, description="Messages buffered per WebSocket client before it is dropped"
+    )
+    live_interval_ms: int = Field(
+        1000, gt=0, description="Minimum gap between traffic_event messages per segment"
+    )
+    cors_origins: tuple[str, ...] = Field(
+        (), description="Origins allowed to call the API from a browser"
+    )
     log_level: str = Field("INFO", description="Logging level")
 
     @field_validator("window_minutes", "horizons_min", mode="before")

@@ -24,14 +24,21 @@ SQLISH = "x'; DROP TABLE events; --"
 
 
 def good_event(segment_id: str = "S1", minute: int = 0, **extra: Any) -> dict[str, Any]:
-    return {"segment_id": segment_id, "timestamp": f"2026-01-05T08:{minute:02d}:00Z",
-            "speed": 55.5, "volume": 12, "occupancy": 7.5, **extra}
+    return {
+        "segment_id": segment_id,
+        "timestamp": f"2026-01-05T08:{minute:02d}:00Z",
+        "speed": 55.5,
+        "volume": 12,
+        "occupancy": 7.5,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad"), max_body_bytes=BODY_LIMIT,
-                        max_batch_events=5_000)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("bad"), max_body_bytes=BODY_LIMIT, max_batch_events=5_000
+    )
     runtime = Runtime(settings)
     sim = Simulator(SimulatorConfig(n_segments=20))
     runtime.register_segments(sim.segments, sim.links)
@@ -91,8 +98,9 @@ def test_out_of_range_and_missing_fields(client: httpx.Client) -> None:
 
 
 def test_far_future_timestamp_rejected(client: httpx.Client) -> None:
-    err = envelope(client.post("/api/traffic/events",
-                               json=good_event(timestamp="9999-12-31T23:59:59Z")), 422)
+    err = envelope(
+        client.post("/api/traffic/events", json=good_event(timestamp="9999-12-31T23:59:59Z")), 422
+    )
     assert err["details"][0]["field"] == "timestamp"
     assert "ahead of the server clock" in err["details"][0]["reason"]
 
@@ -101,8 +109,12 @@ def test_batch_keeps_good_rows_and_lists_bad_ones(
     client: httpx.Client, server: BackgroundServer
 ) -> None:
     before = server.runtime.store.count_events()
-    events = [good_event("S-mixed", 1), good_event("S-mixed", 2, speed="x"),
-              good_event("S-mixed", 3), good_event("S-mixed", 4, occupancy=-1)]
+    events = [
+        good_event("S-mixed", 1),
+        good_event("S-mixed", 2, speed="x"),
+        good_event("S-mixed", 3),
+        good_event("S-mixed", 4, occupancy=-1),
+    ]
     r = client.post("/api/traffic/events/batch", json={"events": events})
     assert r.status_code == 201
     body = r.json()
@@ -113,8 +125,9 @@ def test_batch_keeps_good_rows_and_lists_bad_ones(
 
 
 def test_all_bad_batch_is_422(client: httpx.Client) -> None:
-    err = envelope(client.post("/api/traffic/events/batch",
-                               json={"events": [good_event(speed=None)]}), 422)
+    err = envelope(
+        client.post("/api/traffic/events/batch", json={"events": [good_event(speed=None)]}), 422
+    )
     assert err["details"][0]["field"] == "speed"
 
 
@@ -163,12 +176,19 @@ def test_sql_looking_and_unicode_ids_are_data(
 
 
 def test_unknown_segment_is_404(client: httpx.Client) -> None:
-    for path in ("/api/segments/nope", "/api/segments/nope/history",
-                 "/api/predictions/latest?segment_id=nope"):
+    for path in (
+        "/api/segments/nope",
+        "/api/segments/nope/history",
+        "/api/predictions/latest?segment_id=nope",
+    ):
         err = envelope(client.get(path), 404)
         assert "nope" in err["message"]
-    err = envelope(client.post("/api/predictions/generate",
-                               json={"segment_id": "nope", "horizon_minutes": 15}), 404)
+    err = envelope(
+        client.post(
+            "/api/predictions/generate", json={"segment_id": "nope", "horizon_minutes": 15}
+        ),
+        404,
+    )
     assert err["details"][0]["field"] == "segment_id"
 
 
@@ -177,8 +197,13 @@ def test_query_parameter_errors(client: httpx.Client) -> None:
     assert err["details"][0]["field"] == "limit"
     err = envelope(client.get("/api/traffic/events", params={"start_time": "yesterday"}), 422)
     assert err["details"][0]["field"] == "start_time"
-    err = envelope(client.get("/api/traffic/events", params={
-        "start_time": "2026-01-02T00:00:00Z", "end_time": "2026-01-01T00:00:00Z"}), 422)
+    err = envelope(
+        client.get(
+            "/api/traffic/events",
+            params={"start_time": "2026-01-02T00:00:00Z", "end_time": "2026-01-01T00:00:00Z"},
+        ),
+        422,
+    )
     assert err["details"][0]["field"] == "end_time"
     err = envelope(client.get("/api/analytics/summary", params={"start_date": "not-a-date"}), 422)
     assert err["details"][0]["field"] == "start_date"
@@ -186,14 +211,22 @@ def test_query_parameter_errors(client: httpx.Client) -> None:
 
 def test_generate_validation(client: httpx.Client, server: BackgroundServer) -> None:
     seg = server.runtime.store.segments().column("segment_id")[0].as_py()
-    err = envelope(client.post("/api/predictions/generate",
-                               json={"segment_id": seg, "horizon_minutes": 7}), 422)
+    err = envelope(
+        client.post("/api/predictions/generate", json={"segment_id": seg, "horizon_minutes": 7}),
+        422,
+    )
     assert err["details"][0]["field"] == "horizon_minutes"
-    err = envelope(client.post("/api/predictions/generate",
-                               json={"segment_id": seg, "horizon_minutes": 15, "extra": 1}), 422)
+    err = envelope(
+        client.post(
+            "/api/predictions/generate", json={"segment_id": seg, "horizon_minutes": 15, "extra": 1}
+        ),
+        422,
+    )
     assert err["details"][0]["field"] == "extra"
-    err = envelope(client.post("/api/predictions/generate",
-                               json={"segment_id": seg, "model_version": "v999"}), 404)
+    err = envelope(
+        client.post("/api/predictions/generate", json={"segment_id": seg, "model_version": "v999"}),
+        404,
+    )
     assert err["details"][0]["field"] == "model_version"
     err = envelope(client.post("/api/predictions/generate", json={"segment_id": seg}), 409)
     assert err["code"] == "insufficient_data"
@@ -206,10 +239,12 @@ def test_unknown_path_and_method(client: httpx.Client) -> None:
 
 def test_request_id_round_trip_and_injection(client: httpx.Client) -> None:
     r = client.get("/api/segments/nope", headers={"X-Request-ID": "abc-123"})
-    assert envelope(r, 404) and r.json()["request_id"] == "abc-123"
+    assert envelope(r, 404)
+    assert r.json()["request_id"] == "abc-123"
     r = client.get("/api/segments/nope", headers={"X-Request-ID": "evil\tvalue; injected=1"})
     rid = r.json()["request_id"]
-    assert rid != "evil\tvalue; injected=1" and rid.isalnum()
+    assert rid != "evil\tvalue; injected=1"
+    assert rid.isalnum()
 
 
 def test_websocket_bad_commands(server: BackgroundServer) -> None:
@@ -218,7 +253,8 @@ def test_websocket_bad_commands(server: BackgroundServer) -> None:
         assert json.loads(ws.recv(timeout=5))["error"]["code"] == "bad_request"
         ws.send(json.dumps({"action": "explode"}))
         msg = json.loads(ws.recv(timeout=5))
-        assert msg["type"] == "error" and "action" in msg["error"]["message"]
+        assert msg["type"] == "error"
+        assert "action" in msg["error"]["message"]
         ws.send(json.dumps({"action": "subscribe", "segment_ids": ["ok", "x" * 200]}))
         assert "segment_ids" in json.loads(ws.recv(timeout=5))["error"]["message"]
         ws.send(json.dumps({"action": "subscribe", "segment_ids": ["a", "b"]}))
@@ -230,8 +266,12 @@ def test_health_and_metrics(client: httpx.Client) -> None:
     assert health["status"] == "healthy"
     assert {"database", "bus", "stream_processor", "model"} <= set(health["checks"])
     text = client.get("/metrics").text
-    for name in ("trafficcast_events_ingested_total", "trafficcast_events_rejected_total",
-                 "trafficcast_http_requests_total", "trafficcast_websocket_connections"):
+    for name in (
+        "trafficcast_events_ingested_total",
+        "trafficcast_events_rejected_total",
+        "trafficcast_http_requests_total",
+        "trafficcast_websocket_connections",
+    ):
         assert name in text
 
 

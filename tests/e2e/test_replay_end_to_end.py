@@ -116,8 +116,9 @@ def test_replay_two_hours_of_los_loop(shared_data: Path, tmp_path: Path) -> None
         expected = expected_windows(folder / "speed.csv")
         store = runtime.store
         for minutes in (1, 5):
-            got = store.windows_between(minutes, int(START.timestamp() * 1000),
-                                        int(END.timestamp() * 1000)).to_pylist()
+            got = store.windows_between(
+                minutes, int(START.timestamp() * 1000), int(END.timestamp() * 1000)
+            ).to_pylist()
             want = {k: v for k, v in expected.items() if k[1] == minutes}
             assert len(got) == len(want)
             for w in got:
@@ -143,8 +144,9 @@ def test_replay_two_hours_of_los_loop(shared_data: Path, tmp_path: Path) -> None
 
         # 3. REST answers match the store
         seg = WATCHED[0]
-        page = client.get("/api/traffic/events",
-                          params={"segment_id": seg, "limit": 10, "page": 2}).json()
+        page = client.get(
+            "/api/traffic/events", params={"segment_id": seg, "limit": 10, "page": 2}
+        ).json()
         stored, total = store.query_events(EventQuery(segment_id=seg, limit=10, offset=10))
         assert page["total"] == total == 24
         assert [e["event_id"] for e in page["events"]] == stored.column("event_id").to_pylist()
@@ -152,16 +154,19 @@ def test_replay_two_hours_of_los_loop(shared_data: Path, tmp_path: Path) -> None
         history = client.get(f"/api/segments/{seg}/history", params={"window_minutes": 5}).json()
         stored_hist = store.window_history(seg, 5, None, None, 288)
         assert [w["mean_speed"] for w in history["windows"]] == stored_hist.column(
-            "mean_speed").to_pylist()
+            "mean_speed"
+        ).to_pylist()
         preds = client.get("/api/predictions/latest", params={"segment_id": seg}).json()
         stored_preds = store.latest_predictions(seg, 100)
         assert [p["predicted_speed"] for p in preds["predictions"]] == stored_preds.column(
-            "predicted_speed").to_pylist()
+            "predicted_speed"
+        ).to_pylist()
         summary = client.get("/api/analytics/summary").json()
         assert summary["summary"]["total_events"] == len(bodies)
         assert len(summary["by_segment"]) == n_segments
-        generated = client.post("/api/predictions/generate",
-                                json={"segment_id": seg, "horizon_minutes": 30}).json()
+        generated = client.post(
+            "/api/predictions/generate", json={"segment_id": seg, "horizon_minutes": 30}
+        ).json()
         assert [p["horizon_minutes"] for p in generated["predictions"]] == [5, 10, 15, 20, 25, 30]
 
     # 4. the subscriber got its segments' messages, and only those
@@ -171,4 +176,5 @@ def test_replay_two_hours_of_los_loop(shared_data: Path, tmp_path: Path) -> None
         kinds[m["type"]].add(m["segment_id"])
     assert kinds["window"] == set(WATCHED)
     assert kinds["prediction"] == set(WATCHED)
-    assert kinds["traffic_event"] <= set(WATCHED) and kinds["traffic_event"]
+    assert kinds["traffic_event"] <= set(WATCHED)
+    assert kinds["traffic_event"]

@@ -7,7 +7,7 @@ import { LiveStore } from './liveStore';
 import { buildSegmentLayerData } from './map/geojson';
 import { TrafficMap } from './map/TrafficMap';
 import { SegmentPanel } from './panel/SegmentPanel';
-import type { Segment, ServerMessage } from './types';
+import type { CurrentTrafficResponse, Segment, ServerMessage } from './types';
 import { TrafficSocket, trafficSocketUrl, type ConnectionState } from './ws';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; segments: Segment[] };
@@ -39,7 +39,9 @@ export function App() {
   useEffect(() => {
     const controller = new AbortController();
     setLoad({ state: 'loading' });
-    Promise.all([fetchSegments(controller.signal), fetchCurrentTraffic(controller.signal)]).then(
+    // Without a snapshot the map starts grey and fills from live events: not worth failing the page for.
+    const current = fetchCurrentTraffic(controller.signal).catch((): CurrentTrafficResponse => ({ segments: [] }));
+    Promise.all([fetchSegments(controller.signal), current]).then(
       ([segments, current]) => {
         store.applySnapshot(current.segments);
         setLoad({ state: 'ready', segments: segments.segments });

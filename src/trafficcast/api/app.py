@@ -36,8 +36,9 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 _NO_WEB = """<!doctype html><html><head><meta charset="utf-8"><title>trafficcast</title>
 <link rel="icon" href="data:,"></head><body><h1>trafficcast API</h1>
-<p>The web page is not built. Run <code>scripts/demo.sh</code> (or <code>npm ci && npm run
-build</code> in <code>web/</code>). The API is live: see <a href="/docs">/docs</a>.</p></body></html>"""
+<p>The web page is not built. Run <code>scripts/demo.sh</code> (or
+<code>npm ci && npm run build</code> in <code>web/</code>).
+The API is live: see <a href="/docs">/docs</a>.</p></body></html>"""
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -94,15 +95,14 @@ def _document_raw_bodies(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version,
-                             description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         _, defs = models_json_schema(
             [(EventIn, "validation"), (EventBatchIn, "validation")],
             ref_template="#/components/schemas/{model}",
         )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(
-            defs.get("$defs", {})
-        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
         app.openapi_schema = schema
         return schema
 

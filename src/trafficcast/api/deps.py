@@ -18,7 +18,7 @@ def get_runtime(request: Request) -> Runtime:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) past `limit` bytes without reading it all."""
-    declared = content_length(request.scope)
+    declared = content_length(dict(request.scope))
     if declared is not None and declared > limit:
         raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
@@ -30,8 +30,9 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body.strip():
-        raise ApiError(400, "request body is empty; send JSON", details=[
-            {"field": "body", "reason": "empty"}])
+        raise ApiError(
+            400, "request body is empty; send JSON", details=[{"field": "body", "reason": "empty"}]
+        )
     return body
 
 

@@ -75,8 +75,9 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
         return JSON(
-            error_body("validation_error", f"invalid request: {summary}", request_id(request),
-                       details),
+            error_body(
+                "validation_error", f"invalid request: {summary}", request_id(request), details
+            ),
             status_code=422,
         )
 
@@ -96,8 +97,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BusFull)
     async def _bus_full(request: Request, exc: BusFull) -> JSON:
         return JSON(
-            error_body("unavailable", f"ingest is saturated, retry shortly: {exc}",
-                       request_id(request)),
+            error_body(
+                "unavailable", f"ingest is saturated, retry shortly: {exc}", request_id(request)
+            ),
             status_code=503,
             headers={"Retry-After": "1"},
         )

@@ -74,10 +74,14 @@ class PipelineCollector(Collector):
         yield gauge("bus_depth_events", "Events waiting on the bus", rt.bus.depth)
         yield gauge("bus_capacity_events", "Capacity of the bus", rt.bus.capacity)
         yield gauge("websocket_connections", "Open WebSocket connections", rt.hub.connections)
-        yield counter("websocket_messages", "Messages queued to WebSocket clients",
-                      rt.hub.sent_messages)
-        yield counter("websocket_dropped_clients", "Clients dropped for being too slow",
-                      rt.hub.dropped_clients)
+        yield counter(
+            "websocket_messages", "Messages queued to WebSocket clients", rt.hub.sent_messages
+        )
+        yield counter(
+            "websocket_dropped_clients",
+            "Clients dropped for being too slow",
+            rt.hub.dropped_clients,
+        )
         wm = rt.processor.watermark_ms
         if wm > 0:
             yield gauge("watermark_seconds", "Event-time watermark (epoch seconds)", wm / 1000)

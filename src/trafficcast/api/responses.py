@@ -15,9 +15,7 @@ class JSON(Response):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def error_body(
-    code: str, message: str, request_id: str, details: Any = None
-) -> dict[str, Any]:
+def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:
     return {
         "error": {"code": code, "message": message, "details": details},
         "request_id": request_id,

@@ -145,8 +145,9 @@ def decode_batch(
     is_list = stripped.startswith(b"[")
     try:
         with _no_gc():
-            events = (_list_decoder if is_list else _batch_decoder).decode(body)
-            rows = events if is_list else events.events
+            rows: list[EventIn] = (
+                _list_decoder.decode(body) if is_list else _batch_decoder.decode(body).events
+            )
         if len(rows) > max_events:
             raise TooManyEvents(
                 f"batch holds {len(rows)} events; the limit is {max_events}", "events"

@@ -22,7 +22,8 @@ def level_of_service(
     ratio = np.asarray(speed, dtype=np.float64) / ff
     # Count how many lower bounds the ratio fails to exceed: 0 -> A ... 5 -> F.
     grade = (ratio[:, None] <= _LOWER_BOUNDS[None, :]).sum(axis=1)
-    return GRADES[grade]
+    result: npt.NDArray[np.str_] = GRADES[grade]
+    return result
 
 
 def is_congested(grades: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
@@ -32,4 +33,5 @@ def is_congested(grades: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
 def speed_band(speed: npt.NDArray[np.float64]) -> npt.NDArray[np.str_]:
     """The map's bands: green above 60 mph, yellow 30-60, red below 30."""
     s = np.asarray(speed, dtype=np.float64)
-    return np.where(s > 60, "green", np.where(s >= 30, "yellow", "red"))
+    bands: npt.NDArray[np.str_] = np.where(s > 60, "green", np.where(s >= 30, "yellow", "red"))
+    return bands

@@ -14,6 +14,7 @@ without a zone are read in `timezone`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,9 +68,9 @@ def load_dataset(
     else:
         columns = _read_long(_long_file(root), timezone)
         segment_ids = pc.unique(columns["segment_id"])
-    columns["source"] = pa.array(np.full(len(columns["speed"]), source))
-    ts = columns["timestamp"]
-    keep = np.ones(len(ts), dtype=bool)
+    ts = np.asarray(columns["timestamp"], dtype=np.int64)
+    columns["source"] = pa.array(np.full(len(ts), source))
+    keep = np.ones(len(ts), dtype=np.bool_)
     if start_ms is not None:
         keep &= ts >= start_ms
     if end_ms is not None:
@@ -98,9 +99,7 @@ def _long_file(root: Path) -> Path:
 def _read_table(path: Path) -> pa.Table:
     if path.suffix == ".parquet":
         return pq.read_table(path)
-    return pacsv.read_csv(
-        path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True)
-    )
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
 
 
 def _times_ms(column: pa.Array | pa.ChunkedArray, timezone: str) -> npt.NDArray[np.int64]:
@@ -230,8 +229,10 @@ def _free_flow(ids: pa.Array, events: pa.Table) -> npt.NDArray[np.float64]:
     Recorded sets rarely publish posted or free-flow speeds; the fast tail of a
     detector's own readings is the usual stand-in.
     """
-    seg = np.asarray(pc.index_in(events.column("segment_id"), value_set=ids).to_numpy(
-        zero_copy_only=False), dtype=np.int64)
+    seg = np.asarray(
+        pc.index_in(events.column("segment_id"), value_set=ids).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
     speed = np.asarray(events.column("speed").to_numpy(), dtype=np.float64)
     out = np.full(len(ids), np.nan)
     if len(seg) == 0:
@@ -239,9 +240,10 @@ def _free_flow(ids: pa.Array, events: pa.Table) -> npt.NDArray[np.float64]:
     order = np.argsort(seg, kind="stable")
     seg_sorted, speed_sorted = seg[order], speed[order]
     bounds = np.flatnonzero(np.r_[True, seg_sorted[1:] != seg_sorted[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds.tolist()):
         out[seg_sorted[a]] = np.percentile(speed_sorted[a:b], 95)
-    return np.clip(out, 35.0, 75.0)
+    clipped: npt.NDArray[np.float64] = np.clip(out, 35.0, 75.0)
+    return clipped
 
 
 def _links(root: Path) -> pa.Table:

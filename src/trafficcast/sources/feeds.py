@@ -76,7 +76,6 @@ class _Feed:
                     raise
 
 
-
 class ReplayFeed(_Feed):
     """Replays a dataset's events in event-time order, `speed` times faster than recorded.
 

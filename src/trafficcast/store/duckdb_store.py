@@ -187,7 +187,8 @@ class DuckDBStore:
         return int(self._scalar("SELECT count(*) FROM late_events") - before)
 
     def query_events(self, query: EventQuery) -> tuple[pa.Table, int]:
-        where, params = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
         if query.segment_id is not None:
             where.append("segment_id = ?")
             params.append(query.segment_id)
@@ -234,10 +235,8 @@ class DuckDBStore:
     def upsert_windows(self, windows: pa.Table) -> None:
         if windows.num_rows:
             t = windows.select(WINDOW_SCHEMA.names).cast(WINDOW_SCHEMA)
-            self._write(
-                f"INSERT OR REPLACE INTO window_aggregates ({_cols(WINDOW_SCHEMA)}) SELECT * FROM batch",
-                t,
-            )
+            cols = _cols(WINDOW_SCHEMA)
+            self._write(f"INSERT OR REPLACE INTO window_aggregates ({cols}) SELECT * FROM batch", t)
 
     def window_history(
         self,
@@ -324,7 +323,8 @@ class DuckDBStore:
         )
 
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
-        where, params = ["w.window_minutes = ?"], [query.window_minutes]
+        where: list[str] = ["w.window_minutes = ?"]
+        params: list[Any] = [query.window_minutes]
         if query.start_ms is not None:
             where.append("w.window_start >= epoch_ms(?)")
             params.append(query.start_ms)
@@ -336,7 +336,8 @@ class DuckDBStore:
             params.append(list(query.segment_ids))
         clause = " AND ".join(where)
         hours = query.window_minutes / 60.0
-        alert_where, alert_params = ["alert_type = 'incident'"], []
+        alert_where: list[str] = ["alert_type = 'incident'"]
+        alert_params: list[Any] = []
         if query.start_ms is not None:
             alert_where.append("opened_at >= epoch_ms(?)")
             alert_params.append(query.start_ms)

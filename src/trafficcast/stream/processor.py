@@ -338,7 +338,8 @@ class StreamProcessor:
             self._forecast(results)
 
     def _publish_rows(self, kind: str, table: pa.Table) -> None:
-        assert self.publish is not None and self.live_interest is not None
+        assert self.publish is not None
+        assert self.live_interest is not None
         everything, wanted = self.live_interest()
         if not everything:
             if not wanted:
@@ -404,14 +405,16 @@ class StreamProcessor:
             return None
         issued = int(f.last_end_ms[segment])
         seg = np.array([segment], dtype=np.int64)
-        now_slot, now_day = slots(np.array([issued - FORECAST_WINDOW_MINUTES * 60_000]),
-                                  self.config.timezone)
+        now_slot, now_day = slots(
+            np.array([issued - FORECAST_WINDOW_MINUTES * 60_000]), self.config.timezone
+        )
         target = issued + horizons_min * 60_000 - FORECAST_WINDOW_MINUTES * 60_000
         t_slot, t_day = slots(target[None, :], self.config.timezone)
         return f.forecast(seg, issued, now_slot, now_day, t_slot, t_day, horizons_min)
 
     def _publish_predictions(self, table: pa.Table) -> None:
-        assert self.publish is not None and self.live_interest is not None
+        assert self.publish is not None
+        assert self.live_interest is not None
         everything, wanted = self.live_interest()
         if not everything and not wanted:
             return

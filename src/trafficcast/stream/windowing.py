@@ -160,9 +160,10 @@ class TumblingWindows:
             "occupancy_n": has_occ.astype(np.float64),
             "quality_sum": quality,
         }
-        sums = {}
+        sums: dict[str, npt.NDArray[np.float64]] = {}
         for name in _SUMS:
-            merged = np.bincount(batch_inv, weights=batch_values[name], minlength=m)
+            weights = batch_values[name]
+            merged = np.bincount(batch_inv, weights=weights, minlength=m).astype(np.float64)
             if len(state_inv):
                 merged[state_inv] += self._sums[name]
             sums[name] = merged

@@ -20,8 +20,12 @@ from trafficcast.store.base import SummaryQuery
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 
-@router.get("/summary", response_model=AnalyticsSummary, responses=ERROR_RESPONSES,
-            summary="Totals and per-segment performance from 5-minute windows")
+@router.get(
+    "/summary",
+    response_model=AnalyticsSummary,
+    responses=ERROR_RESPONSES,
+    summary="Totals and per-segment performance from 5-minute windows",
+)
 async def summary(
     runtime: Runtime = Depends(get_runtime),
     start_date: Annotated[datetime | None, Query(description="inclusive; date or time")] = None,
@@ -32,26 +36,32 @@ async def summary(
 ) -> JSON:
     start, end = to_ms(start_date), to_ms(end_date)
     if start is not None and end is not None and end < start:
-        raise ApiError(422, "end_date is before start_date",
-                       details=[{"field": "end_date", "reason": "before start_date"}])
-    ids = tuple(
-        s for raw in (segment_ids or []) for s in (p.strip() for p in raw.split(",")) if s
-    )
+        raise ApiError(
+            422,
+            "end_date is before start_date",
+            details=[{"field": "end_date", "reason": "before start_date"}],
+        )
+    ids = tuple(s for raw in (segment_ids or []) for s in (p.strip() for p in raw.split(",")) if s)
     if any(len(s) > 128 for s in ids):
-        raise ApiError(422, "segment_ids: an id is longer than 128 characters",
-                       details=[{"field": "segment_ids", "reason": "id too long"}])
+        raise ApiError(
+            422,
+            "segment_ids: an id is longer than 128 characters",
+            details=[{"field": "segment_ids", "reason": "id too long"}],
+        )
     totals, by_segment = await run_in_threadpool(
         runtime.store.summary, SummaryQuery(start, end, ids)
     )
-    return JSON({
-        "summary": {
-            "total_events": int(totals["total_events"] or 0),
-            "avg_speed": totals["avg_speed"],
-            "avg_volume": totals["avg_volume"],
-            "congestion_hours": float(totals["congestion_hours"] or 0.0),
-            "incident_count": int(totals["incident_count"]),
-        },
-        "by_segment": arrow_rows(by_segment),
-        "start_date": None if start is None else iso(start),
-        "end_date": None if end is None else iso(end),
-    })
+    return JSON(
+        {
+            "summary": {
+                "total_events": int(totals["total_events"] or 0),
+                "avg_speed": totals["avg_speed"],
+                "avg_volume": totals["avg_volume"],
+                "congestion_hours": float(totals["congestion_hours"] or 0.0),
+                "incident_count": int(totals["incident_count"]),
+            },
+            "by_segment": arrow_rows(by_segment),
+            "start_date": None if start is None else iso(start),
+            "end_date": None if end is None else iso(end),
+        }
+    )

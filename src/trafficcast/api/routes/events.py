@@ -106,7 +106,9 @@ async def post_batch(request: Request, runtime: Runtime = Depends(get_runtime)) 
 
     def decode() -> ValidatedBatch:
         return decode_batch(
-            body, now_ms=int(time.time() * 1000), limits=runtime.limits,
+            body,
+            now_ms=int(time.time() * 1000),
+            limits=runtime.limits,
             max_events=s.max_batch_events,
         )
 
@@ -114,12 +116,18 @@ async def post_batch(request: Request, runtime: Runtime = Depends(get_runtime)) 
         batch = decode() if len(body) <= _INLINE_DECODE_BYTES else await run_in_threadpool(decode)
     except MalformedBody as exc:
         status = 413 if isinstance(exc, TooManyEvents) else 400
-        raise ApiError(status, str(exc), details=[{"field": exc.field, "reason": str(exc)}]) from exc
+        raise ApiError(
+            status, str(exc), details=[{"field": exc.field, "reason": str(exc)}]
+        ) from exc
     return await _ingest(runtime, batch)
 
 
-@router.get("/events", response_model=EventPage, responses=ERROR_RESPONSES,
-            summary="Stored events, filtered and paged")
+@router.get(
+    "/events",
+    response_model=EventPage,
+    responses=ERROR_RESPONSES,
+    summary="Stored events, filtered and paged",
+)
 async def get_events(
     runtime: Runtime = Depends(get_runtime),
     segment_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -130,8 +138,11 @@ async def get_events(
 ) -> JSON:
     start, end = to_ms(start_time), to_ms(end_time)
     if start is not None and end is not None and end < start:
-        raise ApiError(422, "end_time is before start_time",
-                       details=[{"field": "end_time", "reason": "before start_time"}])
+        raise ApiError(
+            422,
+            "end_time is before start_time",
+            details=[{"field": "end_time", "reason": "before start_time"}],
+        )
     query = EventQuery(segment_id, start, end, limit, (page - 1) * limit)
     table, total = await run_in_threadpool(runtime.store.query_events, query)
     cols = arrow_columns(table)

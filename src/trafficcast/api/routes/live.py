@@ -71,7 +71,9 @@ def _handle(hub: LiveHub, sub: Subscriber, text: str) -> str | None:
     elif command.action == "unsubscribe":
         hub.unsubscribe(sub, ids)
     else:
-        return _error("validation_error",
-                      f"action: unknown action {command.action[:40]!r}; use subscribe or unsubscribe")
+        return _error(
+            "validation_error",
+            f"action: unknown action {command.action[:40]!r}; use subscribe or unsubscribe",
+        )
     current = [ALL] if sub.everything else sorted(sub.segments)
     return _encoder.encode({"type": "subscribed", "segment_ids": current}).decode()

@@ -28,38 +28,58 @@ router = APIRouter(prefix="/api/predictions", tags=["predictions"])
 AVAILABLE_MODELS = (MODEL_VERSION,)
 
 
-@router.get("/latest", response_model=LatestPredictions, responses=ERROR_RESPONSES,
-            summary="The newest forecasts, for one segment or across segments")
+@router.get(
+    "/latest",
+    response_model=LatestPredictions,
+    responses=ERROR_RESPONSES,
+    summary="The newest forecasts, for one segment or across segments",
+)
 async def latest(
     runtime: Runtime = Depends(get_runtime),
     segment_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
 ) -> JSON:
     if segment_id is not None and not runtime.catalog.is_known(segment_id):
-        raise ApiError(404, f"unknown segment {segment_id!r}",
-                       details=[{"field": "segment_id", "reason": "unknown segment"}])
+        raise ApiError(
+            404,
+            f"unknown segment {segment_id!r}",
+            details=[{"field": "segment_id", "reason": "unknown segment"}],
+        )
     table = await run_in_threadpool(runtime.store.latest_predictions, segment_id, limit)
     return JSON({"predictions": arrow_rows(table)})
 
 
-@router.post("/generate", response_model=GeneratedPrediction, responses=ERROR_RESPONSES,
-             summary="Forecast one segment now, every 5 minutes up to horizon_minutes")
+@router.post(
+    "/generate",
+    response_model=GeneratedPrediction,
+    responses=ERROR_RESPONSES,
+    summary="Forecast one segment now, every 5 minutes up to horizon_minutes",
+)
 async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime)) -> JSON:
     model = MODEL_VERSION if body.model_version == "latest" else body.model_version
     if model not in AVAILABLE_MODELS:
-        raise ApiError(404, f"unknown model_version {body.model_version!r}; available: latest, "
-                       + ", ".join(AVAILABLE_MODELS),
-                       details=[{"field": "model_version", "reason": "unknown model"}])
+        raise ApiError(
+            404,
+            f"unknown model_version {body.model_version!r}; available: latest, "
+            + ", ".join(AVAILABLE_MODELS),
+            details=[{"field": "model_version", "reason": "unknown model"}],
+        )
     seg = runtime.catalog.index.get(body.segment_id)
     if seg is None:
-        raise ApiError(404, f"unknown segment {body.segment_id!r}",
-                       details=[{"field": "segment_id", "reason": "unknown segment"}])
+        raise ApiError(
+            404,
+            f"unknown segment {body.segment_id!r}",
+            details=[{"field": "segment_id", "reason": "unknown segment"}],
+        )
     horizons = np.arange(5, body.horizon_minutes + 1, 5, dtype=np.int64)
     forecasts = runtime.processor.forecast_on_demand(seg, horizons)
     if forecasts is None:
-        raise ApiError(409, f"segment {body.segment_id!r} has no closed 5-minute window yet",
-                       code="insufficient_data",
-                       details=[{"field": "segment_id", "reason": "no data yet"}])
+        raise ApiError(
+            409,
+            f"segment {body.segment_id!r} has no closed 5-minute window yet",
+            code="insufficient_data",
+            details=[{"field": "segment_id", "reason": "no data yet"}],
+        )
     table = forecasts_table(forecasts, runtime.catalog.index.take(np.array([seg])))
     # Kept in the history (not as the live "latest", whose horizons are fixed).
     await run_in_threadpool(runtime.store.upsert_predictions, table, False)
@@ -71,19 +91,28 @@ async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime
     conf = nullable(forecasts.confidence[0])
     for i, h in enumerate(horizons.tolist()):
         point: dict[str, Any] = {
-            "timestamp": times[i], "horizon_minutes": h,
-            "predicted_speed": speed[i], "predicted_volume": volume[i],
+            "timestamp": times[i],
+            "horizon_minutes": h,
+            "predicted_speed": speed[i],
+            "predicted_volume": volume[i],
         }
         if body.include_confidence:
-            point.update(confidence=conf[i], speed_lower=lo[i], speed_upper=hi[i],
-                         volume_lower=vlo[i], volume_upper=vhi[i])
+            point.update(
+                confidence=conf[i],
+                speed_lower=lo[i],
+                speed_upper=hi[i],
+                volume_lower=vlo[i],
+                volume_upper=vhi[i],
+            )
         points.append(point)
-    return JSON({
-        "prediction_id": table.column("prediction_id")[0].as_py(),
-        "segment_id": body.segment_id,
-        "horizon_minutes": body.horizon_minutes,
-        "predictions": points,
-        "model_version": forecasts.model_version,
-        "generated_at": iso(int(time.time() * 1000)),
-        "issued_at": iso(forecasts.issued_ms),
-    })
+    return JSON(
+        {
+            "prediction_id": table.column("prediction_id")[0].as_py(),
+            "segment_id": body.segment_id,
+            "horizon_minutes": body.horizon_minutes,
+            "predictions": points,
+            "model_version": forecasts.model_version,
+            "generated_at": iso(int(time.time() * 1000)),
+            "issued_at": iso(forecasts.issued_ms),
+        }
+    )

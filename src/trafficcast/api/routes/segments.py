@@ -45,16 +45,23 @@ async def list_segments(runtime: Runtime = Depends(get_runtime)) -> JSON:
     return JSON({"segments": segment_rows(table), "total": table.num_rows})
 
 
-@router.get("/api/segments/{segment_id}", response_model=SegmentDetail, responses=ERROR_RESPONSES,
-            summary="One segment with its upstream and downstream neighbours")
+@router.get(
+    "/api/segments/{segment_id}",
+    response_model=SegmentDetail,
+    responses=ERROR_RESPONSES,
+    summary="One segment with its upstream and downstream neighbours",
+)
 async def get_segment(segment_id: SegmentId, runtime: Runtime = Depends(get_runtime)) -> JSON:
     def load() -> tuple[pa.Table, pa.Table]:
         return runtime.store.segment(segment_id), runtime.store.links()
 
     table, links = await run_in_threadpool(load)
     if table.num_rows == 0:
-        raise ApiError(404, f"unknown segment {segment_id!r}",
-                       details=[{"field": "segment_id", "reason": "unknown segment"}])
+        raise ApiError(
+            404,
+            f"unknown segment {segment_id!r}",
+            details=[{"field": "segment_id", "reason": "unknown segment"}],
+        )
     row = segment_rows(table)[0]
     frm, to = links.column("from_segment"), links.column("to_segment")
     row["upstream"] = frm.filter(pc.equal(to, segment_id)).to_pylist()
@@ -62,8 +69,12 @@ async def get_segment(segment_id: SegmentId, runtime: Runtime = Depends(get_runt
     return JSON(row)
 
 
-@router.get("/api/segments/{segment_id}/history", response_model=WindowHistory,
-            responses=ERROR_RESPONSES, summary="Closed windows of one segment, oldest first")
+@router.get(
+    "/api/segments/{segment_id}/history",
+    response_model=WindowHistory,
+    responses=ERROR_RESPONSES,
+    summary="Closed windows of one segment, oldest first",
+)
 async def segment_history(
     segment_id: SegmentId,
     runtime: Runtime = Depends(get_runtime),
@@ -74,21 +85,35 @@ async def segment_history(
 ) -> JSON:
     if window_minutes not in runtime.settings.window_minutes:
         sizes = ", ".join(str(m) for m in runtime.settings.window_minutes)
-        raise ApiError(422, f"window_minutes must be one of {sizes}",
-                       details=[{"field": "window_minutes", "reason": f"not one of {sizes}"}])
+        raise ApiError(
+            422,
+            f"window_minutes must be one of {sizes}",
+            details=[{"field": "window_minutes", "reason": f"not one of {sizes}"}],
+        )
     if not runtime.catalog.is_known(segment_id):
-        raise ApiError(404, f"unknown segment {segment_id!r}",
-                       details=[{"field": "segment_id", "reason": "unknown segment"}])
+        raise ApiError(
+            404,
+            f"unknown segment {segment_id!r}",
+            details=[{"field": "segment_id", "reason": "unknown segment"}],
+        )
     table = await run_in_threadpool(
-        runtime.store.window_history, segment_id, window_minutes, to_ms(start_time),
-        to_ms(end_time), limit,
+        runtime.store.window_history,
+        segment_id,
+        window_minutes,
+        to_ms(start_time),
+        to_ms(end_time),
+        limit,
     )
     rows = arrow_rows(table.drop_columns(["segment_id", "window_minutes", "updated_at"]))
     return JSON({"segment_id": segment_id, "window_minutes": window_minutes, "windows": rows})
 
 
-@router.get("/api/traffic/current", response_model=CurrentTraffic, tags=["traffic"],
-            summary="The newest reading of every segment")
+@router.get(
+    "/api/traffic/current",
+    response_model=CurrentTraffic,
+    tags=["traffic"],
+    summary="The newest reading of every segment",
+)
 async def current_traffic(runtime: Runtime = Depends(get_runtime)) -> JSON:
     table = await run_in_threadpool(runtime.store.latest_readings)
     idx = runtime.catalog.lookup(table.column("segment_id"))

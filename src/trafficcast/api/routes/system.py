@@ -42,9 +42,12 @@ def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
     else:
         proc_status = "healthy"
     wm = proc.watermark_ms
-    mae = {str(h): (None if v != v else round(v, 3))
-           for h, v in zip(proc.scorer.horizons_min.tolist(), proc.scorer.speed_mae.tolist(),
-                           strict=True)}
+    mae = {
+        str(h): (None if v != v else round(v, 3))
+        for h, v in zip(
+            proc.scorer.horizons_min.tolist(), proc.scorer.speed_mae.tolist(), strict=True
+        )
+    }
     feeds = {
         f.name: {
             "status": "unhealthy" if f.failure else "healthy",
@@ -82,20 +85,34 @@ def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
     return result
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}},
-            summary="Overall and per-component health")
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health}},
+    summary="Overall and per-component health",
+)
 async def health(runtime: Runtime = Depends(get_runtime)) -> JSON:
     result = await run_in_threadpool(checks, runtime)
     statuses = {c["status"] for c in result.values()}
-    overall = ("unhealthy" if "unhealthy" in statuses
-               else "degraded" if "degraded" in statuses else "healthy")
-    body = {"status": overall, "timestamp": iso(int(time.time() * 1000)),
-            "version": runtime.version, "checks": result}
+    overall = (
+        "unhealthy"
+        if "unhealthy" in statuses
+        else "degraded"
+        if "degraded" in statuses
+        else "healthy"
+    )
+    body = {
+        "status": overall,
+        "timestamp": iso(int(time.time() * 1000)),
+        "version": runtime.version,
+        "checks": result,
+    }
     return JSON(body, status_code=503 if overall == "unhealthy" else 200)
 
 
-@router.get("/metrics", include_in_schema=True, response_class=Response,
-            summary="Prometheus metrics")
+@router.get(
+    "/metrics", include_in_schema=True, response_class=Response, summary="Prometheus metrics"
+)
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
