@@ -25,6 +25,7 @@ from trafficcast.domain.events import (
     MIN_TIMESTAMP_MS,
     Limits,
     Rejection,
+    ValidatedBatch,
     parse_timestamps,
     validate_columns,
 )
@@ -90,13 +91,13 @@ def absent(value: float | None) -> bool:
     return value is None or bool(np.isnan(value))
 
 
-def only_rejection(result: Any) -> Rejection:
+def only_rejection(result: ValidatedBatch) -> Rejection:
     assert result.events.num_rows == 0
     assert len(result.rejections) == 1, result.rejections
     return result.rejections[0]
 
 
-# --- a good event -----------------------------------------------------------------------
+# --- a good event ---
 
 
 def test_valid_event_passes_with_all_fields_in_event_schema() -> None:
@@ -157,7 +158,7 @@ def test_unknown_keys_are_ignored() -> None:
     assert result.events.num_rows == 1
 
 
-# --- one field at a time ------------------------------------------------------------
+# --- one field at a time ---
 
 
 @pytest.mark.parametrize(
@@ -200,17 +201,32 @@ def test_unknown_keys_are_ignored() -> None:
         # coordinates
         ({"coordinates": {"latitude": 34.0}}, "coordinates.longitude", "missing"),
         ({"coordinates": {"longitude": -118.0}}, "coordinates.latitude", "missing"),
-        ({"coordinates": {"latitude": 90.5, "longitude": 0}}, "coordinates.latitude",
-         "outside -90..90"),
-        ({"coordinates": {"latitude": -91, "longitude": 0}}, "coordinates.latitude",
-         "outside -90..90"),
-        ({"coordinates": {"latitude": 0, "longitude": 180.5}}, "coordinates.longitude",
-         "outside -180..180"),
-        ({"coordinates": {"latitude": 0, "longitude": -181}}, "coordinates.longitude",
-         "outside -180..180"),
+        (
+            {"coordinates": {"latitude": 90.5, "longitude": 0}},
+            "coordinates.latitude",
+            "outside -90..90",
+        ),
+        (
+            {"coordinates": {"latitude": -91, "longitude": 0}},
+            "coordinates.latitude",
+            "outside -90..90",
+        ),
+        (
+            {"coordinates": {"latitude": 0, "longitude": 180.5}},
+            "coordinates.longitude",
+            "outside -180..180",
+        ),
+        (
+            {"coordinates": {"latitude": 0, "longitude": -181}},
+            "coordinates.longitude",
+            "outside -180..180",
+        ),
         ({"coordinates": [34.0, -118.0]}, "coordinates", "expected object | null, got array"),
-        ({"coordinates": {"latitude": "north", "longitude": 0}}, "coordinates.latitude",
-         "expected float, got str"),
+        (
+            {"coordinates": {"latitude": "north", "longitude": 0}},
+            "coordinates.latitude",
+            "expected float, got str",
+        ),
         # quality_score
         ({"quality_score": -0.01}, "quality_score", "outside 0-1"),
         ({"quality_score": 1.01}, "quality_score", "outside 0-1"),
@@ -294,7 +310,7 @@ def test_one_rejection_per_row_first_failing_check_wins() -> None:
     assert result.rejected_rows == 1
 
 
-# --- timestamps ----------------------------------------------------------------------
+# --- timestamps ---
 
 
 @pytest.mark.parametrize(
@@ -366,7 +382,7 @@ def test_min_timestamp_constant_is_2000() -> None:
     )
 
 
-# --- NaN and infinity ------------------------------------------------------------------
+# --- NaN and infinity ---
 
 
 def test_nan_and_inf_in_columns() -> None:
@@ -406,12 +422,12 @@ def test_json_nan_literal_is_malformed() -> None:
         decode_one(encode(event(speed=float("nan"))), now_ms=NOW)
 
 
-# --- mixed batches ------------------------------------------------------------------------
+# --- mixed batches ---
 
 
 @pytest.mark.parametrize("wrapped", [True, False])
 def test_bad_rows_mixed_with_good_rows(wrapped: bool) -> None:
-    rows = [
+    rows: list[Any] = [
         event(event_id="ok-0"),
         event(event_id="bad-1", speed="fast"),  # wrong type: decoded row by row
         event(event_id="ok-2", segment_id="seg-2"),
@@ -479,7 +495,7 @@ def test_duplicate_ids_within_a_batch_are_not_rejected_here() -> None:
     assert result.events.num_rows == 2
 
 
-# --- malformed bodies -----------------------------------------------------------------------
+# --- malformed bodies ---
 
 
 @pytest.mark.parametrize(
@@ -548,7 +564,7 @@ def test_too_many_events(wrapped: bool) -> None:
     assert decode_batch(batch(*rows[1:], wrapped=wrapped), now_ms=NOW, max_events=3)
 
 
-# --- ids taken verbatim ---------------------------------------------------------------------
+# --- ids taken verbatim ---
 
 
 @pytest.mark.parametrize(
@@ -570,7 +586,7 @@ def test_unusual_segment_ids_are_accepted_verbatim(segment_id: str) -> None:
     assert result.events.column("event_id").to_pylist() == [f"loop/{segment_id}/{TS_MS}"]
 
 
-# --- validate_columns directly ----------------------------------------------------------------
+# --- validate_columns directly ---
 
 
 def test_validate_columns_with_arrow_and_numpy_inputs() -> None:
@@ -653,7 +669,7 @@ def test_large_batch_is_vectorised_and_correct() -> None:
     )
 
 
-# --- describe_validation_error -------------------------------------------------------------
+# --- describe_validation_error ---
 
 
 def _error(body: bytes, kind: Any = EventIn) -> msgspec.ValidationError:
@@ -672,10 +688,7 @@ def test_describe_validation_error_messages() -> None:
         "missing",
     )
     assert describe_validation_error(
-        _error(
-            b'{"segment_id": "a", "timestamp": "t", "speed": 1,'
-            b' "coordinates": {"latitude": 1}}'
-        )
+        _error(b'{"segment_id": "a", "timestamp": "t", "speed": 1, "coordinates": {"latitude": 1}}')
     ) == ("coordinates.longitude", "missing")
     assert describe_validation_error(_error(b"[]")) == ("event", "expected object, got array")
     # Paths with a list index (as in a whole-batch decode) lose the index prefix.

@@ -7,6 +7,7 @@ processor thread writes while API threads read.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trafficcast.domain.schema import (
     ALERT_SCHEMA,
@@ -95,7 +98,8 @@ class DuckDBStore:
             self._con = duckdb.connect(self.path, config=config)
         except duckdb.IOException as exc:
             raise StoreUnavailable(f"cannot open database file {self.path}: {exc}") from exc
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._tx = threading.local()
         self._closed = False
 
     @contextmanager
@@ -110,19 +114,52 @@ class DuckDBStore:
         finally:
             cur.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one atomic commit (one processor cycle is one transaction).
+
+        Each statement costs a few milliseconds of commit overhead in DuckDB
+        whatever its size, so a cycle's writes also go much faster together.
+        """
+        if getattr(self._tx, "cursor", None) is not None:
+            yield  # already inside one
+            return
+        with self._write_lock, self._cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            self._tx.cursor = cur
+            try:
+                yield
+                cur.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                self._tx.cursor = None
+
     def _write(
         self, sql: str, table: pa.Table | None = None, params: list[Any] | None = None
     ) -> None:
         # Upserts of overlapping keys from two threads would conflict in
         # DuckDB's optimistic concurrency; one writer at a time avoids retries.
+        current = getattr(self._tx, "cursor", None)
+        if current is not None:
+            self._execute(current, sql, table, params)
+            return
         with self._write_lock, self._cursor() as cur:
+            self._execute(cur, sql, table, params)
+
+    @staticmethod
+    def _execute(
+        cur: duckdb.DuckDBPyConnection, sql: str, table: pa.Table | None, params: list[Any] | None
+    ) -> None:
+        if table is not None:
+            cur.register("batch", table)
+        try:
+            cur.execute(sql, params or [])
+        finally:
             if table is not None:
-                cur.register("batch", table)
-            try:
-                cur.execute(sql, params or [])
-            finally:
-                if table is not None:
-                    cur.unregister("batch")
+                cur.unregister("batch")
 
     def init_schema(self) -> None:
         with self._cursor() as cur:
@@ -177,14 +214,14 @@ class DuckDBStore:
     def write_late_events(self, events: pa.Table, reason: str) -> int:
         if not events.num_rows:
             return 0
-        before = self._scalar("SELECT count(*) FROM late_events")
+        # The key stores a resent late event once.
         self._write(
             f"INSERT OR IGNORE INTO late_events ({_EVENT_COLUMNS}, reason, recorded_at) "
             "SELECT *, ?, now() FROM batch",
             events,
             [reason],
         )
-        return int(self._scalar("SELECT count(*) FROM late_events") - before)
+        return int(events.num_rows)
 
     def query_events(self, query: EventQuery) -> tuple[pa.Table, int]:
         where: list[str] = ["TRUE"]
@@ -210,9 +247,18 @@ class DuckDBStore:
     def count_events(self) -> int:
         return int(self._scalar("SELECT count(*) FROM events"))
 
-    def recent_event_ids(self, since_ms: int) -> pa.Array:
-        t = self._query('SELECT event_id FROM events WHERE "timestamp" >= epoch_ms(?)', [since_ms])
-        return t.column("event_id").combine_chunks()
+    def events_since(self, since_ms: int) -> pa.Table:
+        table = self._query(
+            f'SELECT {_EVENT_COLUMNS} FROM events WHERE "timestamp" >= epoch_ms(?)', [since_ms]
+        )
+        return table.cast(EVENT_SCHEMA)
+
+    def max_event_ms(self) -> int | None:
+        with self._cursor() as cur:
+            row = cur.execute('SELECT epoch_ms(max("timestamp")) FROM events').fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0])
 
     def upsert_latest_readings(self, readings: pa.Table) -> None:
         if not readings.num_rows:
@@ -278,6 +324,8 @@ class DuckDBStore:
         self._write(f"INSERT OR REPLACE INTO predictions ({cols}) SELECT * FROM batch", t)
         if not latest:
             return
+        # ON CONFLICT may touch each key once per statement.
+        t = _newest_per_key(t)
         self._write(
             f"INSERT INTO latest_predictions ({cols}) SELECT * FROM batch "
             "ON CONFLICT (segment_id, horizon_minutes) DO UPDATE SET "
@@ -396,3 +444,24 @@ class DuckDBStore:
         with self._cursor() as cur:
             row = cur.execute(sql, params or []).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+
+def _newest_per_key(predictions: pa.Table) -> pa.Table:
+    """Drop all but the newest issue per (segment, horizon, model), for one upsert."""
+    if predictions.num_rows == 0:
+        return predictions
+    issued = predictions.column("issued_at").cast(pa.int64()).to_numpy()
+    keys = pa.Table.from_arrays(
+        [
+            predictions.column("segment_id"),
+            predictions.column("horizon_minutes"),
+            predictions.column("model_version"),
+            pa.array(issued),
+            pa.array(np.arange(predictions.num_rows)),
+        ],
+        names=["s", "h", "m", "t", "i"],
+    )
+    newest = keys.group_by(["s", "h", "m"]).aggregate([("t", "max")])
+    joined = keys.join(newest, ["s", "h", "m"])
+    rows = joined.filter(pc.equal(joined.column("t"), joined.column("t_max"))).column("i")
+    return predictions.take(pa.array(np.sort(rows.to_numpy())))

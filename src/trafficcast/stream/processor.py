@@ -108,17 +108,58 @@ class StreamProcessor:
     def watermark_ms(self) -> int:
         return min(w.watermark_ms for w in self.windows.values())
 
-    def restore(self) -> None:
-        """Pick up after a restart: watermark from the checkpoint, recent ids from the store."""
+    def restore(self, profile_days: int = 14) -> None:
+        """Pick up after a restart exactly where the stored events leave off.
+
+        Every window still open at the stored watermark has all its events
+        inside the dedupe horizon, so re-folding the stored events of that
+        horizon rebuilds open windows and the duplicate index exactly; replayed
+        or resent events are then recognised and counted once. Forecast
+        profiles are relearned from the stored 5-minute windows.
+        """
         saved = self.store.get_state("max_event_ms")
-        if saved is None:
+        stored_max = self.store.max_event_ms()
+        candidates = [int(v) for v in (saved, stored_max) if v is not None]
+        if not candidates:
             return
-        max_event = int(saved)
+        max_event = max(candidates)
         for w in self.windows.values():
             w.restore_watermark(max_event)
-        ids = self.store.recent_event_ids(max_event - self.recent_ids.horizon_ms)
-        if len(ids):
-            self.recent_ids.admit(hash_ids(ids), self.watermark_ms)
+        recent = self.store.events_since(max_event - self.recent_ids.horizon_ms)
+        if recent.num_rows:
+            self.recent_ids.admit(hash_ids(recent.column("event_id")), self.watermark_ms)
+            seg = self.catalog.lookup(recent.column("segment_id"))
+            ts = np.asarray(recent.column("timestamp").cast(pa.int64()).to_numpy(), np.int64)
+            for windows in self.windows.values():
+                folded = windows.fold(
+                    seg,
+                    ts,
+                    _floats(recent, "speed"),
+                    _floats(recent, "volume"),
+                    _floats(recent, "occupancy"),
+                    _floats(recent, "quality_score"),
+                )
+                # Rewritten in case the crash fell between the event and window writes.
+                if len(folded.results):
+                    self.store.upsert_windows(self._window_table(folded.results))
+        history = self.store.windows_between(
+            FORECAST_WINDOW_MINUTES, max_event - profile_days * 86_400_000, max_event + 1
+        )
+        if history.num_rows:
+            seg = self.catalog.lookup(history.column("segment_id"))
+            start = np.asarray(
+                history.column("window_start").cast(TIMESTAMP).cast(pa.int64()).to_numpy(),
+                dtype=np.int64,
+            )
+            slot, day = slots(start, self.config.timezone)
+            self.forecaster.observe(
+                seg,
+                start + FORECAST_WINDOW_MINUTES * 60_000,
+                slot,
+                day,
+                _floats(history, "mean_speed"),
+                _floats(history, "volume"),
+            )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="stream-processor", daemon=True)
@@ -170,7 +211,9 @@ class StreamProcessor:
 
     # work ----------------------------------------------------------------------
     def process(self, events: pa.Table) -> None:
+        """Window one batch and write everything it produced as one transaction."""
         started = time.perf_counter()
+        out = _Outbox()
         self.stats.events_in += events.num_rows
         is_new = self.recent_ids.admit(hash_ids(events.column("event_id")), self.watermark_ms)
         self.stats.duplicates += int((~is_new).sum())
@@ -181,7 +224,7 @@ class StreamProcessor:
         known_before = len(self.catalog.index)
         seg = self.catalog.lookup(events.column("segment_id"))
         if len(self.catalog.index) > known_before:
-            self._register_new_segments(events, seg, known_before)
+            out.new_segments = self._new_segments(events, seg, known_before)
         ts = np.asarray(events.column("timestamp").cast(pa.int64()).to_numpy(), dtype=np.int64)
         speed = _floats(events, "speed")
         volume = _floats(events, "volume")
@@ -189,40 +232,105 @@ class StreamProcessor:
         quality = _floats(events, "quality_score")
 
         late_everywhere = np.ones(len(ts), dtype=bool)
-        results: dict[int, WindowResults] = {}
+        results: list[WindowResults] = []
         for minutes, windows in self.windows.items():
             folded = windows.fold(seg, ts, speed, volume, occupancy, quality)
-            results[minutes] = folded.results
+            results.append(folded.results)
             late = int(folded.too_late.sum())
             self.stats.late_by_window[minutes] = self.stats.late_by_window.get(minutes, 0) + late
             late_everywhere &= folded.too_late
         on_time = ~late_everywhere
         if late_everywhere.any():
-            late_events = events.filter(pa.array(late_everywhere))
-            self.stats.late += self.store.write_late_events(
-                late_events, "behind the watermark by more than the allowed lateness"
-            )
-        kept = events.filter(pa.array(on_time)) if late_everywhere.any() else events
-        self.store.write_events(kept)
-        self.stats.events_processed += kept.num_rows
-        self._latest_readings(
-            seg[on_time], ts[on_time], speed[on_time], volume[on_time], occupancy[on_time], kept
+            out.late = events.filter(pa.array(late_everywhere))
+            out.events = events.filter(pa.array(on_time))
+        else:
+            out.events = events
+        out.latest = self._latest_rows(seg[on_time], ts[on_time], out.events)
+        for window_results in results:
+            self._windows_closed(window_results, out)
+        self._commit(out)
+        self.stats.late += out.late.num_rows if out.late is not None else 0
+        self.stats.events_processed += out.events.num_rows
+        self.coalescer.update(
+            seg[on_time], ts[on_time], speed[on_time], volume[on_time], occupancy[on_time]
         )
-        for window_results in results.values():
-            self._windows_closed(window_results)
+        self._send_live_readings()
         self.stats.batches += 1
         self.stats.last_batch_at = time.time()
         self.stats.last_batch_seconds = time.perf_counter() - started
 
-    def _register_new_segments(
+    def flush(self) -> None:
+        out = _Outbox()
+        for windows in self.windows.values():
+            self._windows_closed(windows.flush(), out)
+        self._commit(out)
+
+    def tick(self) -> None:
+        """Periodic work: coalesced live readings and the checkpoint."""
+        self._send_live_readings()
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self.config.checkpoint_interval_s:
+            self._commit(_Outbox())
+            self._last_checkpoint = now
+
+    def checkpoint(self) -> None:
+        self._commit(_Outbox())
+
+    def _commit(self, out: _Outbox) -> None:
+        """Write a cycle's output atomically, retrying while the store is down.
+
+        The cycle's events are already in the window state and the duplicate
+        index, so giving up would lose them: the processor waits instead, the
+        bus fills, and sources see backpressure until the store is back.
+        """
+        max_event = max(w.max_event_ms for w in self.windows.values())
+        delay = 0.1
+        while True:
+            try:
+                with self.store.transaction():
+                    self._write(out, max_event)
+                break
+            except Exception as exc:
+                self.stats.errors += 1
+                self.failure = exc
+                log.warning("store write failed; retrying in %.1f s: %s", delay, exc)
+                if self._stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 5.0)
+        self.failure = None
+        if self.publish is not None:
+            for messages in out.messages:
+                self.publish(messages)
+
+    def _write(self, out: _Outbox, max_event: int) -> None:
+        store = self.store
+        if out.new_segments is not None:
+            store.insert_missing_segments(out.new_segments)
+        if out.late is not None and out.late.num_rows:
+            store.write_late_events(
+                out.late, "behind the watermark by more than the allowed lateness"
+            )
+        if out.events is not None:
+            store.write_events(out.events)
+        if out.latest is not None:
+            store.upsert_latest_readings(out.latest)
+        if out.windows:
+            store.upsert_windows(pa.concat_tables(out.windows))
+        if out.predictions:
+            store.upsert_predictions(pa.concat_tables(out.predictions))
+        if max_event != NO_WATERMARK:
+            store.set_state("max_event_ms", str(max_event))
+
+    # pieces --------------------------------------------------------------------
+    def _new_segments(
         self, events: pa.Table, seg: npt.NDArray[np.int64], first_new: int
-    ) -> None:
-        """Store a catalog row for segments first seen in events (auto-registration)."""
+    ) -> pa.Table:
+        """Catalog rows for segments first seen in events (auto-registration)."""
         new_rows = np.flatnonzero(seg >= first_new)
         uniq, first = np.unique(seg[new_rows], return_index=True)
         rows = pa.array(new_rows[first])
         n = len(uniq)
-        table = pa.Table.from_arrays(
+        return pa.Table.from_arrays(
             [
                 self.catalog.index.take(uniq),
                 self.catalog.index.take(uniq),
@@ -237,48 +345,20 @@ class StreamProcessor:
             ],
             schema=SEGMENT_SCHEMA,
         )
-        self.store.insert_missing_segments(table)
 
-    def flush(self) -> None:
-        for windows in self.windows.values():
-            self._windows_closed(windows.flush())
-        self.checkpoint()
-
-    def tick(self) -> None:
-        """Periodic work: coalesced live readings and the checkpoint."""
-        self._send_live_readings()
-        now = time.monotonic()
-        if now - self._last_checkpoint >= self.config.checkpoint_interval_s:
-            self.checkpoint()
-            self._last_checkpoint = now
-
-    def checkpoint(self) -> None:
-        max_event = max(w.max_event_ms for w in self.windows.values())
-        if max_event != NO_WATERMARK:
-            self.store.set_state("max_event_ms", str(max_event))
-
-    # pieces --------------------------------------------------------------------
-    def _latest_readings(
-        self,
-        seg: npt.NDArray[np.int64],
-        ts: npt.NDArray[np.int64],
-        speed: npt.NDArray[np.float64],
-        volume: npt.NDArray[np.float64],
-        occupancy: npt.NDArray[np.float64],
-        events: pa.Table,
-    ) -> None:
+    @staticmethod
+    def _latest_rows(
+        seg: npt.NDArray[np.int64], ts: npt.NDArray[np.int64], events: pa.Table
+    ) -> pa.Table | None:
+        """Each segment's newest reading in the batch."""
         if len(seg) == 0:
-            return
+            return None
         order = np.lexsort((ts, seg))
         s_sorted = seg[order]
         last = order[np.r_[s_sorted[1:] != s_sorted[:-1], True]]
-        self.store.upsert_latest_readings(
-            events.take(pa.array(last)).select(
-                ["segment_id", "timestamp", "speed", "volume", "occupancy", "source"]
-            )
+        return events.take(pa.array(last)).select(
+            ["segment_id", "timestamp", "speed", "volume", "occupancy", "source"]
         )
-        self.coalescer.update(seg, ts, speed, volume, occupancy)
-        self._send_live_readings()
 
     def _send_live_readings(self) -> None:
         if self.publish is None or self.live_interest is None:
@@ -305,13 +385,24 @@ class StreamProcessor:
             )
         )
 
-    def _windows_closed(self, results: WindowResults) -> None:
+    def _windows_closed(self, results: WindowResults, out: _Outbox) -> None:
         if len(results) == 0:
             return
         minutes = results.window_ms // 60_000
+        table = self._window_table(results)
+        out.windows.append(table)
+        self.stats.windows_emitted += len(results)
+        for listener in self.on_windows:
+            listener(table)
+        self._queue_rows("window", table, out)
+        if minutes == FORECAST_WINDOW_MINUTES:
+            self._forecast(results, out)
+
+    def _window_table(self, results: WindowResults) -> pa.Table:
+        minutes = results.window_ms // 60_000
         los = level_of_service(results.mean_speed, self.catalog.free_flow[results.segment])
-        now = pa.scalar(int(time.time() * 1000), type=pa.int64()).cast(TIMESTAMP)
-        table = pa.Table.from_arrays(
+        now = int(time.time() * 1000)
+        return pa.Table.from_arrays(
             [
                 self.catalog.index.take(results.segment),
                 pa.array(np.full(len(results), minutes, dtype=np.int32)),
@@ -324,31 +415,28 @@ class StreamProcessor:
                 pa.array(results.count),
                 pa.array(results.quality, from_pandas=True),
                 pa.array(los),
-                pa.array(np.full(len(results), now.value, dtype=np.int64)).cast(TIMESTAMP),
+                pa.array(np.full(len(results), now, dtype=np.int64)).cast(TIMESTAMP),
             ],
             schema=WINDOW_SCHEMA,
         )
-        self.store.upsert_windows(table)
-        self.stats.windows_emitted += len(results)
-        for listener in self.on_windows:
-            listener(table)
-        if self.publish is not None and self.live_interest is not None:
-            self._publish_rows("window", table)
-        if minutes == FORECAST_WINDOW_MINUTES:
-            self._forecast(results)
 
-    def _publish_rows(self, kind: str, table: pa.Table) -> None:
-        assert self.publish is not None
-        assert self.live_interest is not None
+    def _wanted(self, table: pa.Table) -> pa.Table | None:
+        """The rows of `table` some live subscriber wants, or None."""
+        if self.publish is None or self.live_interest is None:
+            return None
         everything, wanted = self.live_interest()
         if not everything:
             if not wanted:
-                return
+                return None
             table = table.filter(pc.is_in(table.column("segment_id"), pa.array(list(wanted))))
-        if table.num_rows:
-            self.publish(table_row_messages(kind, _json_rows(table)))
+        return table if table.num_rows else None
 
-    def _forecast(self, results: WindowResults) -> None:
+    def _queue_rows(self, kind: str, table: pa.Table, out: _Outbox) -> None:
+        wanted = self._wanted(table)
+        if wanted is not None:
+            out.messages.append(table_row_messages(kind, _json_rows(wanted)))
+
+    def _forecast(self, results: WindowResults, out: _Outbox) -> None:
         first = results.first_emission
         seg = results.segment
         start = results.window_start_ms
@@ -371,7 +459,7 @@ class StreamProcessor:
         ends = results.window_end_ms[first]
         for end in np.unique(ends):
             at = np.flatnonzero(first)[ends == end]
-            self._issue(int(end), seg[at], slot[at], day[at])
+            self._issue(int(end), seg[at], slot[at], day[at], out)
         if len(ends):
             self.scorer.expire(int(ends.max()) - 2 * 3600_000)
 
@@ -381,6 +469,7 @@ class StreamProcessor:
         seg: npt.NDArray[np.int64],
         now_slot: npt.NDArray[np.int64],
         now_day: npt.NDArray[np.int64],
+        out: _Outbox,
     ) -> Forecasts:
         h = self.forecaster.horizons_min
         target_start = issued_ms + h * 60_000 - FORECAST_WINDOW_MINUTES * 60_000
@@ -390,10 +479,11 @@ class StreamProcessor:
         forecasts = self.forecaster.forecast(seg, issued_ms, now_slot, now_day, t_slot, t_day)
         self.scorer.record(forecasts)
         table = forecasts_table(forecasts, self.catalog.index.take(seg))
-        self.store.upsert_predictions(table)
+        out.predictions.append(table)
         self.stats.predictions += table.num_rows
-        if self.publish is not None and self.live_interest is not None:
-            self._publish_predictions(table)
+        wanted = self._wanted(table)
+        if wanted is not None:
+            out.messages.append(_prediction_messages(wanted))
         return forecasts
 
     def forecast_on_demand(
@@ -412,34 +502,40 @@ class StreamProcessor:
         t_slot, t_day = slots(target[None, :], self.config.timezone)
         return f.forecast(seg, issued, now_slot, now_day, t_slot, t_day, horizons_min)
 
-    def _publish_predictions(self, table: pa.Table) -> None:
-        assert self.publish is not None
-        assert self.live_interest is not None
-        everything, wanted = self.live_interest()
-        if not everything and not wanted:
-            return
-        grouped: dict[str, list[dict[str, object]]] = {}
-        for row in _json_rows(table):
-            sid = str(row["segment_id"])
-            if everything or sid in wanted:
-                grouped.setdefault(sid, []).append(row)
-        self.publish(
-            [
-                (
-                    sid,
-                    message(
-                        "prediction",
-                        sid,
-                        {
-                            "issued_at": rows[0]["issued_at"],
-                            "model_version": rows[0]["model_version"],
-                            "forecasts": rows,
-                        },
-                    ),
-                )
-                for sid, rows in grouped.items()
-            ]
+
+def _prediction_messages(table: pa.Table) -> list[tuple[str, str]]:
+    """One `prediction` message per segment, carrying all its horizons."""
+    grouped: dict[str, list[dict[str, object]]] = {}
+    for row in _json_rows(table):
+        grouped.setdefault(str(row["segment_id"]), []).append(row)
+    return [
+        (
+            sid,
+            message(
+                "prediction",
+                sid,
+                {
+                    "issued_at": rows[0]["issued_at"],
+                    "model_version": rows[0]["model_version"],
+                    "forecasts": rows,
+                },
+            ),
         )
+        for sid, rows in grouped.items()
+    ]
+
+
+@dataclass
+class _Outbox:
+    """Everything one processing cycle produced, written in one transaction."""
+
+    events: pa.Table | None = None
+    late: pa.Table | None = None
+    latest: pa.Table | None = None
+    new_segments: pa.Table | None = None
+    windows: list[pa.Table] = field(default_factory=list)
+    predictions: list[pa.Table] = field(default_factory=list)
+    messages: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
 def forecasts_table(f: Forecasts, segment_ids: pa.Array) -> pa.Table:
