@@ -15,9 +15,9 @@ import pytest
 from trafficcast.config import Settings
 from trafficcast.live.hub import LiveHub, Subscriber
 from trafficcast.runtime import Runtime
+from trafficcast.sources.dataset import Dataset
 from trafficcast.sources.feeds import ReplayFeed
 from trafficcast.sources.simulator import Simulator, SimulatorConfig
-from trafficcast.sources.dataset import Dataset
 
 HOUR = 3_600_000
 T0 = 1_767_600_000_000 - 1_767_600_000_000 % HOUR  # a whole hour in January 2026
@@ -116,10 +116,12 @@ async def test_slow_client_is_dropped_and_others_keep_receiving() -> None:
         await asyncio.sleep(0)
     await asyncio.sleep(0.05)
     assert time.monotonic() - started < 1.0
-    assert slow.dropped and not fast.dropped
+    assert slow.dropped
+    assert not fast.dropped
     assert closed == [(1013, "client too slow; reconnect")]
     assert received == [f"m{i}" for i in range(50)]
-    assert hub.connections == 1 and hub.dropped_clients == 1
+    assert hub.connections == 1
+    assert hub.dropped_clients == 1
     for w in writers:
         w.cancel()
 
@@ -138,7 +140,8 @@ async def test_subscriptions_filter_segments() -> None:
     sub = Subscriber(send=send, close=close)
     hub.add(sub)
     hub.subscribe(sub, ["A", "B"])
-    assert hub.wants("A") and not hub.wants("C")
+    assert hub.wants("A")
+    assert not hub.wants("C")
     hub.unsubscribe(sub, ["B"])
     hub.deliver([("A", "a"), ("B", "b"), ("C", "c")])
     assert [sub.queue.get_nowait() for _ in range(sub.queue.qsize())] == ["a"]
