@@ -75,6 +75,7 @@ class Runtime:
         if links is not None and links.num_rows:
             self.store.upsert_links(links)
         self.catalog.load(segments)
+        self.processor.versions.segments += 1
 
     def add_feed(self, feed: _Feed) -> None:
         self.feeds.append(feed)

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from trafficcast import __version__
+from trafficcast.api.cache import ResponseCache
 from trafficcast.api.errors import install_error_handlers
 from trafficcast.api.metrics import ApiMetrics, PipelineCollector
 from trafficcast.api.middleware import RequestContextMiddleware
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     metrics = ApiMetrics(registry)
     registry.register(PipelineCollector(runtime))
     app.state.metrics = metrics
+    app.state.cache = ResponseCache()
     install_error_handlers(app)
     for module in (events, segments, predictions, analytics, alerts, system, live):
         app.include_router(module.router)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, date, datetime
+from typing import Any
 
+import orjson
 from fastapi import Request
+from starlette.responses import Response
 
+from trafficcast.api.cache import ResponseCache
 from trafficcast.api.errors import ApiError
 from trafficcast.api.middleware import content_length
 from trafficcast.runtime import Runtime
@@ -34,6 +39,18 @@ async def read_body(request: Request, limit: int) -> bytes:
             400, "request body is empty; send JSON", details=[{"field": "body", "reason": "empty"}]
         )
     return body
+
+
+async def cached_json(
+    request: Request, key: Hashable, version: int, build: Callable[[], Awaitable[Any]]
+) -> Response:
+    """Serve the encoded body built for this data version, building it on a miss."""
+    cache: ResponseCache = request.app.state.cache
+    body = cache.get(key, version)
+    if body is None:
+        body = orjson.dumps(await build(), option=orjson.OPT_SERIALIZE_NUMPY)
+        cache.put(key, version, body)
+    return Response(body, media_type="application/json")
 
 
 def to_ms(value: datetime | date | None) -> int | None:

@@ -66,6 +66,16 @@ class ProcessorStats:
     errors: int = 0
 
 
+@dataclass
+class DataVersions:
+    """Counters bumped after each commit that changed that kind of data (for read caches)."""
+
+    events: int = 0
+    windows: int = 0
+    predictions: int = 0
+    segments: int = 0
+
+
 class StreamProcessor:
     def __init__(
         self,
@@ -95,6 +105,7 @@ class StreamProcessor:
         self.scorer = LiveScorer(self.forecaster.horizons_min)
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
         self.stats = ProcessorStats()
+        self.versions = DataVersions()
         self.on_windows: list[Callable[[pa.Table], None]] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -298,6 +309,11 @@ class StreamProcessor:
                     raise
                 delay = min(delay * 2, 5.0)
         self.failure = None
+        v = self.versions
+        v.events += out.events is not None and out.events.num_rows > 0
+        v.windows += bool(out.windows)
+        v.predictions += bool(out.predictions)
+        v.segments += out.new_segments is not None
         if self.publish is not None:
             for messages in out.messages:
                 self.publish(messages)

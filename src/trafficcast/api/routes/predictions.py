@@ -6,10 +6,11 @@ import time
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from trafficcast.api.deps import get_runtime
+from trafficcast.api.deps import cached_json, get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import (
     ERROR_RESPONSES,
@@ -35,18 +36,25 @@ AVAILABLE_MODELS = (MODEL_VERSION,)
     summary="The newest forecasts, for one segment or across segments",
 )
 async def latest(
+    request: Request,
     runtime: Runtime = Depends(get_runtime),
     segment_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
-) -> JSON:
+) -> Response:
     if segment_id is not None and not runtime.catalog.is_known(segment_id):
         raise ApiError(
             404,
             f"unknown segment {segment_id!r}",
             details=[{"field": "segment_id", "reason": "unknown segment"}],
         )
-    table = await run_in_threadpool(runtime.store.latest_predictions, segment_id, limit)
-    return JSON({"predictions": arrow_rows(table)})
+
+    async def build() -> dict[str, Any]:
+        table = await run_in_threadpool(runtime.store.latest_predictions, segment_id, limit)
+        return {"predictions": arrow_rows(table)}
+
+    return await cached_json(
+        request, ("predictions", segment_id, limit), runtime.processor.versions.predictions, build
+    )
 
 
 @router.post(

@@ -9,10 +9,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from trafficcast.api.deps import get_runtime, to_ms
+from trafficcast.api.deps import cached_json, get_runtime, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import (
     ERROR_RESPONSES,
@@ -40,9 +41,12 @@ def segment_rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 @router.get("/api/segments", response_model=SegmentList, summary="Every segment with its geometry")
-async def list_segments(runtime: Runtime = Depends(get_runtime)) -> JSON:
-    table = await run_in_threadpool(runtime.store.segments)
-    return JSON({"segments": segment_rows(table), "total": table.num_rows})
+async def list_segments(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    async def build() -> dict[str, Any]:
+        table = await run_in_threadpool(runtime.store.segments)
+        return {"segments": segment_rows(table), "total": table.num_rows}
+
+    return await cached_json(request, "segments", runtime.processor.versions.segments, build)
 
 
 @router.get(
@@ -114,10 +118,13 @@ async def segment_history(
     tags=["traffic"],
     summary="The newest reading of every segment",
 )
-async def current_traffic(runtime: Runtime = Depends(get_runtime)) -> JSON:
-    table = await run_in_threadpool(runtime.store.latest_readings)
-    idx = runtime.catalog.lookup(table.column("segment_id"))
-    speed = np.asarray(table.column("speed").to_numpy(zero_copy_only=False), dtype=float)
-    los = level_of_service(speed, runtime.catalog.free_flow[idx])
-    table = table.drop_columns(["source"]).append_column("level_of_service", pa.array(los))
-    return JSON({"segments": arrow_rows(table)})
+async def current_traffic(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    async def build() -> dict[str, Any]:
+        table = await run_in_threadpool(runtime.store.latest_readings)
+        idx = runtime.catalog.lookup(table.column("segment_id"))
+        speed = np.asarray(table.column("speed").to_numpy(zero_copy_only=False), dtype=float)
+        los = level_of_service(speed, runtime.catalog.free_flow[idx])
+        table = table.drop_columns(["source"]).append_column("level_of_service", pa.array(los))
+        return {"segments": arrow_rows(table)}
+
+    return await cached_json(request, "current", runtime.processor.versions.events, build)
