@@ -24,7 +24,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-console = Console(highlight=False)
+console = Console(highlight=False, width=max(150, shutil.get_terminal_size((150, 40)).columns))
 
 
 def free_port() -> int:
@@ -48,6 +48,18 @@ def header(title: str) -> None:
     console.print(f"machine: {machine_line()}")
     console.print(f"date:    {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     console.print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    console.print(f"src:     {src_digest()} (sha256 of src/trafficcast/**/*.py, first 12)")
+
+
+def src_digest() -> str:
+    """Which version of the code was measured (others edit src/ concurrently)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "src" / "trafficcast").rglob("*.py")):
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def percentiles_ms(values_s: Sequence[float] | np.ndarray) -> dict[str, float]:

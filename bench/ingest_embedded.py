@@ -15,12 +15,14 @@ PRODUCT.md §10 target: >= 500 000 events/s into windows on one process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,8 @@ def _time_store_methods(store: Any) -> dict[str, list[float]]:
     names = ["write_events", "write_late_events", "upsert_latest_readings", "upsert_windows",
              "upsert_predictions", "insert_missing_segments", "set_state"]
     for name in names:
+        if not hasattr(store, name):
+            continue
         inner = getattr(store, name)
         box = calls.setdefault(name, [0, 0.0, 0])  # calls, seconds, rows
 
@@ -155,6 +159,28 @@ def _time_store_methods(store: Any) -> dict[str, list[float]]:
                     _box[2] += a[0].num_rows
 
         setattr(store, name, wrapper)
+    if hasattr(store, "transaction"):  # the COMMIT happens when the block ends
+        inner_tx = store.transaction
+        box = calls.setdefault("transaction (begin + commit)", [0, 0.0, 0])
+
+        @contextlib.contextmanager
+        def transaction(*a: Any, **kw: Any) -> Iterator[Any]:
+            cm = inner_tx(*a, **kw)
+            t0 = time.perf_counter()
+            value = cm.__enter__()
+            box[1] += time.perf_counter() - t0
+            try:
+                yield value
+            except BaseException:
+                if not cm.__exit__(*sys.exc_info()):
+                    raise
+            else:
+                t1 = time.perf_counter()
+                cm.__exit__(None, None, None)
+                box[1] += time.perf_counter() - t1
+            box[0] += 1
+
+        store.transaction = transaction
     return calls
 
 

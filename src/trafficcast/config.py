@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         True, description="Accept events for segments not in the catalog and register them"
     )
     ws_queue_size: int = Field(
-        1000, gt=0, description="Messages buffered per WebSocket client before it is dropped"
+        10_000, gt=0, description="Frames buffered per WebSocket client before it is dropped"
     )
     live_interval_ms: int = Field(
         1000, gt=0, description="Minimum gap between traffic_event messages per segment"

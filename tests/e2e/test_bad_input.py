@@ -257,8 +257,13 @@ def test_websocket_bad_commands(server: BackgroundServer) -> None:
         assert "action" in msg["error"]["message"]
         ws.send(json.dumps({"action": "subscribe", "segment_ids": ["ok", "x" * 200]}))
         assert "segment_ids" in json.loads(ws.recv(timeout=5))["error"]["message"]
+        ws.send(json.dumps({"action": "subscribe", "segment_ids": ["a", "b"], "format": "xml"}))
+        assert "format" in json.loads(ws.recv(timeout=5))["error"]["message"]
         ws.send(json.dumps({"action": "subscribe", "segment_ids": ["a", "b"]}))
         assert json.loads(ws.recv(timeout=5)) == {"type": "subscribed", "segment_ids": ["a", "b"]}
+        ws.send(json.dumps({"action": "subscribe", "segment_ids": ["c"], "format": "batch"}))
+        assert json.loads(ws.recv(timeout=5)) == {
+            "type": "subscribed", "segment_ids": ["a", "b", "c"], "format": "batch"}
 
 
 def test_health_and_metrics(client: httpx.Client) -> None:

@@ -4,6 +4,7 @@ slow client hold up the others."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -148,3 +149,20 @@ async def test_subscriptions_filter_segments() -> None:
     hub.remove(sub)
     assert not hub.has_subscribers
     assert np.all(~np.array([hub.wants(x) for x in "ABC"]))
+
+
+async def test_batch_format_sends_one_frame_per_delivery() -> None:
+    hub = LiveHub()
+    hub.bind(asyncio.get_running_loop())
+
+    async def noop(*_: object) -> None:
+        return None
+
+    sub = Subscriber(send=noop, close=noop, batch=True)
+    hub.add(sub)
+    hub.subscribe(sub, ["*"])
+    hub.deliver([("A", '{"n":1}'), ("B", '{"n":2}')])
+    hub.deliver([("C", '{"n":3}')])
+    frames = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    assert [json.loads(f) for f in frames] == [[{"n": 1}, {"n": 2}], [{"n": 3}]]
+    assert hub.sent_messages == 3

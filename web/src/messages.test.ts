@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerMessage } from './messages';
+import { parseServerFrame, parseServerMessage } from './messages';
 
 describe('parseServerMessage', () => {
   it('parses a traffic event', () => {
@@ -28,5 +28,23 @@ describe('parseServerMessage', () => {
     '{"type":"subscribed"}',
   ])('ignores %s', (text) => {
     expect(parseServerMessage(text)).toBeNull();
+  });
+});
+
+describe('parseServerFrame', () => {
+  it('reads a batch frame of several messages and skips the unusable ones', () => {
+    const frame = JSON.stringify([
+      { type: 'traffic_event', segment_id: 'A', data: { timestamp: 't', speed: 50 } },
+      { type: 'mystery', segment_id: 'B', data: {} },
+      { type: 'window', segment_id: 'C', data: { window_minutes: 5 } },
+      [1, 2],
+    ]);
+    const messages = parseServerFrame(frame);
+    expect(messages.map((m) => m.type)).toEqual(['traffic_event', 'window']);
+  });
+
+  it('reads a single-message frame and rejects bad JSON', () => {
+    expect(parseServerFrame('{"type":"subscribed","segment_ids":["*"]}')).toHaveLength(1);
+    expect(parseServerFrame('{nope')).toEqual([]);
   });
 });

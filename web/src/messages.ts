@@ -15,7 +15,31 @@ export function parseServerMessage(text: string): ServerMessage | null {
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
+  return toServerMessage(value);
+}
+
+/**
+ * All usable messages of one frame. In batch format (which this page asks for)
+ * a frame is a JSON array of messages, so thousands of segments cost one frame.
+ */
+export function parseServerFrame(text: string): ServerMessage[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  const messages: ServerMessage[] = [];
+  for (const item of items) {
+    const message = toServerMessage(item);
+    if (message) messages.push(message);
+  }
+  return messages;
+}
+
+function toServerMessage(value: unknown): ServerMessage | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const record = value as Record<string, unknown>;
   const type = record.type;
   if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) return null;

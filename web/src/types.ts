@@ -102,4 +102,6 @@ export type ServerMessage =
 export type ClientMessage = {
   action: 'subscribe' | 'unsubscribe';
   segment_ids: string[];
+  /** "batch": the server sends JSON arrays of messages, one frame per delivery. */
+  format?: 'batch' | 'single';
 };

@@ -84,7 +84,7 @@ describe('TrafficSocket', () => {
     socket.start();
     sockets[0]?.open();
     expect(states).toEqual(['connecting', 'live']);
-    expect(sockets[0]?.sent).toEqual(['{"action":"subscribe","segment_ids":["*"]}']);
+    expect(sockets[0]?.sent).toEqual(['{"action":"subscribe","segment_ids":["*"],"format":"batch"}']);
     sockets[0]?.receive('{"type":"subscribed","segment_ids":["*"]}');
     sockets[0]?.receive('garbage');
     expect(messages).toEqual([{ type: 'subscribed', segment_ids: ['*'] }]);

@@ -1,6 +1,6 @@
 // A WebSocket to /ws/traffic that subscribes on every (re)connect and reconnects
 // with capped exponential backoff when the connection drops.
-import { parseServerMessage } from './messages';
+import { parseServerFrame } from './messages';
 import type { ClientMessage, ServerMessage } from './types';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
@@ -92,7 +92,7 @@ export class TrafficSocket {
     const socket = this.options.createSocket(this.options.url);
     this.socket = socket;
     socket.onopen = () => {
-      this.send({ action: 'subscribe', segment_ids: [...this.options.segmentIds] });
+      this.send({ action: 'subscribe', segment_ids: [...this.options.segmentIds], format: 'batch' });
       this.options.onStateChange('live');
       if (this.everOpened) this.options.onReconnect?.();
       this.everOpened = true;
@@ -102,8 +102,7 @@ export class TrafficSocket {
       // and then drops every connection must not be hammered every 0.5 s.
       this.attempt = 0;
       if (typeof event.data !== 'string') return;
-      const message = parseServerMessage(event.data);
-      if (message) this.options.onMessage(message);
+      for (const message of parseServerFrame(event.data)) this.options.onMessage(message);
     };
     // The browser always fires close after error, so reconnecting is handled there.
     socket.onerror = () => undefined;

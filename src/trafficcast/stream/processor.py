@@ -331,9 +331,11 @@ class StreamProcessor:
         if out.latest is not None:
             store.upsert_latest_readings(out.latest)
         if out.windows:
-            store.upsert_windows(pa.concat_tables(out.windows))
+            store.insert_windows(pa.concat_tables(out.windows))
+        if out.window_updates:
+            store.upsert_windows(pa.concat_tables(out.window_updates))
         if out.predictions:
-            store.upsert_predictions(pa.concat_tables(out.predictions))
+            store.insert_predictions(pa.concat_tables(out.predictions))
         if max_event != NO_WATERMARK:
             store.set_state("max_event_ms", str(max_event))
 
@@ -406,7 +408,12 @@ class StreamProcessor:
             return
         minutes = results.window_ms // 60_000
         table = self._window_table(results)
-        out.windows.append(table)
+        if results.first_emission.all():
+            out.windows.append(table)
+        else:
+            first = pa.array(results.first_emission)
+            out.windows.append(table.filter(first))
+            out.window_updates.append(table.filter(pc.invert(first)))
         self.stats.windows_emitted += len(results)
         for listener in self.on_windows:
             listener(table)
@@ -549,7 +556,8 @@ class _Outbox:
     late: pa.Table | None = None
     latest: pa.Table | None = None
     new_segments: pa.Table | None = None
-    windows: list[pa.Table] = field(default_factory=list)
+    windows: list[pa.Table] = field(default_factory=list)  # first emissions
+    window_updates: list[pa.Table] = field(default_factory=list)  # re-emissions
     predictions: list[pa.Table] = field(default_factory=list)
     messages: list[list[tuple[str, str]]] = field(default_factory=list)
 

@@ -127,8 +127,18 @@ class TumblingWindows:
         return FoldResult(self._emit(self.watermark_ms), too_late)
 
     def flush(self) -> WindowResults:
-        """Emit every open window now (end of a replay) and forget them."""
-        self._dirty[:] = True
+        """Emit every open window now (end of a replay) and forget them.
+
+        The watermark moves past them, as if the stream had gone on: an event
+        for a flushed window arriving afterwards is too late, so a window is
+        never emitted as new twice.
+        """
+        if len(self._keys):
+            last_end = int((self._keys.max() >> _SEGMENT_BITS) * self.window_ms + self.window_ms)
+            self.max_event_ms = max(
+                self.max_event_ms, last_end + self.allowed_lateness_ms + self.watermark_delay_ms
+            )
+        self._dirty |= ~self._emitted
         return self._emit(np.iinfo(np.int64).max)
 
     def _merge(

@@ -19,6 +19,7 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 class Command(msgspec.Struct, forbid_unknown_fields=False):
     action: str
     segment_ids: list[str] | None = None
+    format: str | None = None  # "batch": frames carry JSON arrays of messages
 
 
 _decoder = msgspec.json.Decoder(Command)
@@ -66,6 +67,10 @@ def _handle(hub: LiveHub, sub: Subscriber, text: str) -> str | None:
         return _error("validation_error", f"segment_ids: more than {MAX_IDS_PER_MESSAGE} ids")
     if any(not s or len(s) > 128 for s in ids):
         return _error("validation_error", "segment_ids: each id must be 1-128 characters")
+    if command.format not in (None, "batch", "single"):
+        return _error("validation_error", "format: use batch or single")
+    if command.format is not None:
+        sub.batch = command.format == "batch"
     if command.action == "subscribe":
         hub.subscribe(sub, ids)
     elif command.action == "unsubscribe":
@@ -76,4 +81,7 @@ def _handle(hub: LiveHub, sub: Subscriber, text: str) -> str | None:
             f"action: unknown action {command.action[:40]!r}; use subscribe or unsubscribe",
         )
     current = [ALL] if sub.everything else sorted(sub.segments)
-    return _encoder.encode({"type": "subscribed", "segment_ids": current}).decode()
+    reply: dict[str, object] = {"type": "subscribed", "segment_ids": current}
+    if sub.batch:
+        reply["format"] = "batch"
+    return _encoder.encode(reply).decode()

@@ -88,9 +88,9 @@ async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime
             code="insufficient_data",
             details=[{"field": "segment_id", "reason": "no data yet"}],
         )
+    # On-demand forecasts are not stored: they derive from the same state as
+    # the live issue and share its prediction_id.
     table = forecasts_table(forecasts, runtime.catalog.index.take(np.array([seg])))
-    # Kept in the history (not as the live "latest", whose horizons are fixed).
-    await run_in_threadpool(runtime.store.upsert_predictions, table, False)
     times = iso_times(forecasts.target_ms[0])
     points: list[dict[str, Any]] = []
     speed, volume = nullable(forecasts.speed[0]), nullable(forecasts.volume[0])
