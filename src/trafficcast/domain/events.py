@@ -154,13 +154,15 @@ def validate_columns(
         bad[r.index] = True
 
     def reject(mask: npt.NDArray[np.bool_], field_name: str, reason: str) -> None:
+        if not mask.any():  # the common case: nothing to do
+            return
         hits = mask & ~bad
         rejections.extend(Rejection(int(i), field_name, reason) for i in np.flatnonzero(hits))
         bad[hits] = True
 
     segment = _string_column(columns.get("segment_id"), n)
     seg_missing = np.asarray(segment.is_null().to_numpy(zero_copy_only=False))
-    seg_len = np.asarray(pc.utf8_length(segment).fill_null(0).to_numpy(zero_copy_only=False))
+    seg_len = _char_lengths(segment, MAX_ID_LENGTH)
     reject(seg_missing, "segment_id", "missing")
     reject(seg_len == 0, "segment_id", "empty")
     reject(seg_len > MAX_ID_LENGTH, "segment_id", f"longer than {MAX_ID_LENGTH} characters")
@@ -204,23 +206,36 @@ def validate_columns(
     reject(np.isinf(quality) | (quality < 0) | (quality > 1), "quality_score", "outside 0-1")
 
     source = _string_column(columns.get("source"), n).fill_null(default_source)
-    src_len = np.asarray(pc.utf8_length(source).to_numpy(zero_copy_only=False))
+    src_len = _char_lengths(source, MAX_SOURCE_LENGTH)
     reject(src_len == 0, "source", "empty")
     reject(src_len > MAX_SOURCE_LENGTH, "source", f"longer than {MAX_SOURCE_LENGTH} characters")
     reject(_has_control_chars(source), "source", "contains control characters")
 
     event_id = _string_column(columns.get("event_id"), n)
-    id_len = np.asarray(pc.utf8_length(event_id).fill_null(-1).to_numpy(zero_copy_only=False))
+    id_len = np.where(
+        np.asarray(event_id.is_null().to_numpy(zero_copy_only=False)),
+        -1,
+        _char_lengths(event_id, MAX_ID_LENGTH),
+    )
     reject(id_len == 0, "event_id", "empty")
     reject(id_len > MAX_ID_LENGTH, "event_id", f"longer than {MAX_ID_LENGTH} characters")
     reject(_has_control_chars(event_id), "event_id", "contains control characters")
 
     keep = np.flatnonzero(~bad)
-    keep_arr = pa.array(keep, type=pa.int64())
+    if len(keep) == n:  # all good: no copies
+
+        def take(a: pa.Array) -> pa.Array:
+            return a
+    else:
+        keep_arr = pa.array(keep, type=pa.int64())
+
+        def take(a: pa.Array) -> pa.Array:
+            return a.take(keep_arr)
+
     ts_arr = pa.array(ts_ms[keep], type=pa.int64()).cast(TIMESTAMP)
-    segment_kept = segment.take(keep_arr)
-    source_kept = source.take(keep_arr)
-    ids = _assign_missing_ids(event_id.take(keep_arr), source_kept, segment_kept, ts_ms[keep])
+    segment_kept = take(segment)
+    source_kept = take(source)
+    ids = _assign_missing_ids(take(event_id), source_kept, segment_kept, ts_ms[keep])
     table = pa.Table.from_arrays(
         [
             ids,
@@ -247,7 +262,42 @@ def _length(columns: Mapping[str, Any]) -> int:
     return lengths.pop() if lengths else 0
 
 
+def _string_data(values: pa.Array) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]] | None:
+    """Offsets and bytes of a plain string array, without copying; None for other layouts."""
+    if not pa.types.is_string(values.type) or values.offset != 0:
+        return None
+    _, offsets, data = values.buffers()
+    if offsets is None:
+        return None
+    offs = np.frombuffer(offsets, dtype=np.int32, count=len(values) + 1)
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offs, raw[offs[0] : offs[-1]]
+
+
+def _char_lengths(values: pa.Array, limit: int) -> npt.NDArray[np.int64]:
+    """Character length of each string (0 for null).
+
+    Byte lengths come straight from the Arrow offsets; they bound the character
+    count from above, so only a column with a long value pays for UTF-8 counting.
+    """
+    layout = _string_data(values)
+    if layout is not None and values.null_count == 0:
+        byte_len = np.diff(layout[0]).astype(np.int64)
+        if len(byte_len) == 0 or byte_len.max() <= limit:
+            return byte_len
+    return np.asarray(
+        pc.utf8_length(values).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+
+
 def _has_control_chars(values: pa.Array) -> npt.NDArray[np.bool_]:
+    layout = _string_data(values)
+    if layout is not None:
+        # Control characters are single bytes in UTF-8 (< 0x20 or 0x7f): one
+        # scan of the raw bytes clears the usual column without a regex per row.
+        data = layout[1]
+        if len(data) == 0 or (data.min() >= 0x20 and not (data == 0x7F).any()):
+            return np.zeros(len(values), dtype=bool)
     hits = pc.match_substring_regex(values, _CONTROL_CHARS).fill_null(False)
     return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
