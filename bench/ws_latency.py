@@ -259,10 +259,14 @@ def main() -> int:
         by_second[b["second"]].append(b)
     kinds: dict[str, int] = defaultdict(int)
     lat_measured: list[float] = []
+    lat_sent_at: list[float] = []
     unmatched = ambiguous = warm_msgs = 0
     recv_times = []
+    messages = []
     for recv, text in data["received"]:
-        msg = orjson.loads(text)
+        doc = orjson.loads(text)  # a frame is one message, or an array in "batch" format
+        messages.extend((recv, m) for m in (doc if isinstance(doc, list) else [doc]))
+    for recv, msg in messages:
         kind = msg.get("type", "?")
         kinds[kind] += 1
         if kind != "traffic_event":
@@ -281,6 +285,7 @@ def main() -> int:
             warm_msgs += 1
             continue
         lat_measured.append(recv - b["sent"])
+        lat_sent_at.append(b["sent"])
 
     measured = [b for b in batches if not b["warmup"]]
     ok = [b for b in measured if b["status"] == 201]
@@ -323,6 +328,19 @@ def main() -> int:
             fmt_ms(pct["p99"]), fmt_ms(pct["max"]), fmt_int(msg_rate),
             verdict(bool(lat_measured) and pct["p99"] < TARGET_P99_MS and not data["closed"]),
         ]]))
+    if lat_measured:
+        step = max(1.0, duration / 10)
+        at = np.asarray(lat_sent_at) - m_start
+        lat = np.asarray(lat_measured)
+        rows = []
+        for lo in np.arange(0.0, duration, step):
+            sel = lat[(at >= lo) & (at < lo + step)]
+            if sel.size:
+                q = percentiles_ms(sel)
+                rows.append([f"{lo:4.0f}-{lo + step:.0f} s", fmt_int(sel.size), fmt_ms(q["p50"]),
+                             fmt_ms(q["p99"]), fmt_ms(q["max"])])
+        console.print(table("Latency over the run (by POST send time)",
+                            ["window", "messages", "p50 ms", "p99 ms", "max ms"], rows))
     sp = health.get("stream_processor", {})
     if sp:
         console.print(f"server after the run: stream processor {sp.get('status')}, lag "

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trafficcast.api.metrics import ApiMetrics
 
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -48,9 +49,10 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_request(
-                scope.get("method", "GET"), path, status, time.perf_counter() - started
-            )
+            method = scope.get("method", "GET")
+            # Label values stay bounded whatever clients send.
+            method = method if method in _METHODS else "OTHER"
+            self.metrics.observe_request(method, path, status, time.perf_counter() - started)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

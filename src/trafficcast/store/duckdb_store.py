@@ -233,13 +233,17 @@ class DuckDBStore:
             where.append('"timestamp" < epoch_ms(?)')
             params.append(query.end_ms)
         clause = " AND ".join(where)
-        total = self._scalar(f"SELECT count(*) FROM events WHERE {clause}", params)
+        # One scan gives the page and the total; only a page past the end needs a count.
         rows = self._query(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {clause} "
+            f"SELECT {_EVENT_COLUMNS}, count(*) OVER () AS _total FROM events WHERE {clause} "
             'ORDER BY "timestamp", event_id LIMIT ? OFFSET ?',
             [*params, query.limit, query.offset],
         )
-        return rows, int(total)
+        if rows.num_rows:
+            total = int(rows.column("_total")[0].as_py())
+        else:
+            total = self._scalar(f"SELECT count(*) FROM events WHERE {clause}", params)
+        return rows.drop_columns(["_total"]), total
 
     def count_events(self) -> int:
         return int(self._scalar("SELECT count(*) FROM events"))

@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from trafficcast.api.deps import get_runtime, read_body, to_ms
+from trafficcast.api.deps import cached_json, get_runtime, read_body, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES, EventPage, IngestResult
 from trafficcast.api.responses import JSON
@@ -129,13 +130,14 @@ async def post_batch(request: Request, runtime: Runtime = Depends(get_runtime)) 
     summary="Stored events, filtered and paged",
 )
 async def get_events(
+    request: Request,
     runtime: Runtime = Depends(get_runtime),
     segment_id: Annotated[str | None, Query(max_length=128)] = None,
     start_time: Annotated[datetime | None, Query(description="inclusive, ISO 8601")] = None,
     end_time: Annotated[datetime | None, Query(description="exclusive, ISO 8601")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-) -> JSON:
+) -> Response:
     start, end = to_ms(start_time), to_ms(end_time)
     if start is not None and end is not None and end < start:
         raise ApiError(
@@ -144,13 +146,17 @@ async def get_events(
             details=[{"field": "end_time", "reason": "before start_time"}],
         )
     query = EventQuery(segment_id, start, end, limit, (page - 1) * limit)
-    table, total = await run_in_threadpool(runtime.store.query_events, query)
-    cols = arrow_columns(table)
-    lat, lon = cols.pop("latitude"), cols.pop("longitude")
-    names = list(cols)
-    events = []
-    for row, la, lo in zip(zip(*cols.values(), strict=True), lat, lon, strict=True):
-        event = dict(zip(names, row, strict=True))
-        event["coordinates"] = None if la is None else {"latitude": la, "longitude": lo}
-        events.append(event)
-    return JSON({"events": events, "total": total, "page": page, "page_size": limit})
+
+    async def build() -> dict[str, Any]:
+        table, total = await run_in_threadpool(runtime.store.query_events, query)
+        cols = arrow_columns(table)
+        lat, lon = cols.pop("latitude"), cols.pop("longitude")
+        names = list(cols)
+        events = []
+        for row, la, lo in zip(zip(*cols.values(), strict=True), lat, lon, strict=True):
+            event = dict(zip(names, row, strict=True))
+            event["coordinates"] = None if la is None else {"latitude": la, "longitude": lo}
+            events.append(event)
+        return {"events": events, "total": total, "page": page, "page_size": limit}
+
+    return await cached_json(request, ("events", query), runtime.processor.versions.events, build)
