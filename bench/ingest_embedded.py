@@ -118,7 +118,8 @@ def run_fast(bodies: list[bytes], profile: bool) -> dict[str, Any]:
         wall = time.perf_counter() - wall0
         if profiler is not None:
             profiler.stop()
-            out = Path(__file__).with_name("profile_ingest_embedded.txt")
+            out = Path(__file__).parent / "results" / "profile_ingest_embedded.txt"
+            out.parent.mkdir(exist_ok=True)
             out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
             console.print(f"profile written to {out}")
         stats = runtime.processor.stats
@@ -360,7 +361,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--quick", action="store_true", help="500 k events; finishes in < 60 s")
     p.add_argument("--profile", action="store_true",
-                   help="profile the fast path with pyinstrument (writes bench/profile_*.txt)")
+                   help="profile the fast path with pyinstrument "
+                        "(writes bench/results/profile_ingest_embedded.txt)")
     args = p.parse_args()
     n_events = args.events or (500_000 if args.quick else 2_000_000)
     if args.naive_events is None:

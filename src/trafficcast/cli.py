@@ -52,18 +52,10 @@ def _settings(host: str | None, port: int | None, data_dir: Path | None) -> Sett
 
 
 def _serve(runtime: Runtime) -> None:
-    from trafficcast.api.app import create_app
+    from trafficcast.api.app import server_config
 
     s = runtime.settings
-    config = uvicorn.Config(
-        create_app(runtime),
-        host=s.host,
-        port=s.port,
-        log_level=s.log_level.lower(),
-        access_log=False,
-        ws="websockets-sansio",
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(runtime, s.host, s.port, s.log_level.lower())).run()
 
 
 def _progress() -> Progress:

@@ -69,13 +69,14 @@ def test_ids_are_remembered_within_the_horizon() -> None:
 
 def test_ids_are_forgotten_after_the_horizon() -> None:
     recent = RecentIds(horizon_ms=10 * MIN)
-    recent.admit(hash_ids(ids("a", "b")), T0)
-    recent.admit(hash_ids(ids("c")), T0 + 5 * MIN)
-    # At T0 + 10min + 1ms the first chunk is older than the horizon; the second is not.
-    out = recent.admit(hash_ids(ids("a", "c", "b")), T0 + 10 * MIN + 1)
+    start = T0 - T0 % recent.bucket_ms  # at the start of a bucket
+    recent.admit(hash_ids(ids("a", "b")), start)
+    recent.admit(hash_ids(ids("c")), start + 5 * MIN)
+    # Ids are kept for the horizon plus at most one bucket (a quarter of it).
+    out = recent.admit(hash_ids(ids("a", "c", "b")), start + 10 * MIN + recent.bucket_ms)
     assert out.tolist() == [True, False, True]
     # Re-admitted ids are remembered again from now on.
-    assert recent.admit(hash_ids(ids("a", "b")), T0 + 11 * MIN).tolist() == [False, False]
+    assert recent.admit(hash_ids(ids("a", "b")), start + 13 * MIN).tolist() == [False, False]
 
 
 def test_memory_is_bounded_by_the_horizon() -> None:
@@ -87,7 +88,7 @@ def test_memory_is_bounded_by_the_horizon() -> None:
     assert len(recent) >= 100 * 5
 
 
-def test_chunk_merging_keeps_correctness_over_many_calls() -> None:
+def test_hash_tables_keep_correctness_over_many_calls_and_growth() -> None:
     rng = np.random.default_rng(11)
     recent = RecentIds(horizon_ms=10**12)  # nothing expires: every id is remembered
     seen: set[str] = set()
@@ -105,14 +106,14 @@ def test_chunk_merging_keeps_correctness_over_many_calls() -> None:
             seen_in_call.add(v)
         assert is_new.tolist() == expected, f"call {call}"
         seen |= seen_in_call
-        assert len(recent._chunks) <= 8 + 1
+        assert recent.buckets == 1
     assert len(recent) == len(seen)
     # Every id from every call is still recognised after all the merging.
     everything = pa.array(sorted(seen), type=pa.string())
     assert not recent.admit(hash_ids(everything), T0 + 60_000).any()
 
 
-def test_merged_chunks_still_expire() -> None:
+def test_old_buckets_expire() -> None:
     recent = RecentIds(horizon_ms=10_000)
     for call in range(20):
         recent.admit(hash_ids(pa.array([f"old-{call}"])), T0 + call)
@@ -121,3 +122,23 @@ def test_merged_chunks_still_expire() -> None:
     out = recent.admit(hash_ids(pa.array(["old-0", "old-19", "new"])), T0 + 10 * MIN)
     assert out.tolist() == [True, True, True]
     assert len(recent) == 3
+
+
+def test_first_occurrence_in_a_call_is_the_new_one() -> None:
+    recent = RecentIds(horizon_ms=MIN)
+    keys = np.array([5, 5, 5, 7, 7, 9], dtype=np.uint64)
+    assert recent.admit(keys, T0).tolist() == [True, False, False, True, False, True]
+
+
+def test_large_batches_with_collisions_and_growth() -> None:
+    rng = np.random.default_rng(3)
+    recent = RecentIds(horizon_ms=10**12)
+    # Small key range: many keys share table slots, and the tables grow several times.
+    keys = rng.integers(1, 200_000, 300_000).astype(np.uint64)
+    is_new = recent.admit(keys, T0)
+    _, first = np.unique(keys, return_index=True)
+    expected = np.zeros(len(keys), dtype=bool)
+    expected[first] = True
+    np.testing.assert_array_equal(is_new, expected)
+    again = recent.admit(rng.permutation(keys), T0 + 1)
+    assert not again.any()

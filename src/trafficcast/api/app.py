@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -109,3 +110,17 @@ def _document_raw_bodies(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def server_config(runtime: Runtime, host: str, port: int, log_level: str) -> uvicorn.Config:
+    """How every trafficcast API process is served."""
+    return uvicorn.Config(
+        create_app(runtime),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # requests are counted in /metrics; a log line each is too costly
+        ws="websockets-sansio",
+        # Compressing each small message costs more CPU than it saves bandwidth.
+        ws_per_message_deflate=False,
+    )

@@ -9,7 +9,7 @@ from types import TracebackType
 
 import uvicorn
 
-from trafficcast.api.app import create_app
+from trafficcast.api.app import server_config
 from trafficcast.runtime import Runtime
 
 
@@ -27,15 +27,7 @@ class BackgroundServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/traffic"
-        config = uvicorn.Config(
-            create_app(runtime),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            ws="websockets-sansio",
-        )
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(server_config(runtime, "127.0.0.1", self.port, "warning"))
         self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
 
     def __enter__(self) -> BackgroundServer:

@@ -16,7 +16,8 @@ from trafficcast.api.middleware import content_length
 from trafficcast.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain def dependency would cost a threadpool hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

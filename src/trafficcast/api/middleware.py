@@ -6,14 +6,25 @@ microseconds, which matters at thousands of requests a second.
 
 from __future__ import annotations
 
+import itertools
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trafficcast.api.metrics import ApiMetrics
+
+# A random per-process prefix and a counter: unique across processes and
+# restarts, and a fraction of uuid4's cost on every request.
+_ID_PREFIX = secrets.token_hex(6)
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
+
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -30,7 +41,7 @@ class RequestContextMiddleware:
             return
         incoming = _header(scope, b"x-request-id")
         # A client's id is kept only if harmless in logs and headers.
-        rid = incoming if incoming and _CLIENT_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if incoming and _CLIENT_ID.match(incoming) else _new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 500
