@@ -56,13 +56,13 @@ CREATE TABLE IF NOT EXISTS window_aggregates (
     count BIGINT NOT NULL, quality DOUBLE, level_of_service VARCHAR,
     updated_at TIMESTAMPTZ NOT NULL);
 CREATE TABLE IF NOT EXISTS predictions (
-    prediction_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, issued_at TIMESTAMPTZ NOT NULL,
+    segment_id VARCHAR NOT NULL, issued_at TIMESTAMPTZ NOT NULL,
     horizon_minutes INTEGER NOT NULL, target_time TIMESTAMPTZ NOT NULL,
     predicted_speed DOUBLE, speed_lower DOUBLE, speed_upper DOUBLE,
     predicted_volume DOUBLE, volume_lower DOUBLE, volume_upper DOUBLE,
     confidence DOUBLE, model_version VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS latest_predictions (
-    prediction_id VARCHAR NOT NULL, segment_id VARCHAR NOT NULL, issued_at TIMESTAMPTZ NOT NULL,
+    segment_id VARCHAR NOT NULL, issued_at TIMESTAMPTZ NOT NULL,
     horizon_minutes INTEGER NOT NULL, target_time TIMESTAMPTZ NOT NULL,
     predicted_speed DOUBLE, speed_lower DOUBLE, speed_upper DOUBLE,
     predicted_volume DOUBLE, volume_lower DOUBLE, volume_upper DOUBLE,
@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS processor_state (key VARCHAR PRIMARY KEY, value VARCH
 """
 
 _EVENT_COLUMNS = ", ".join(f'"{f.name}"' for f in EVENT_SCHEMA)
+_STORED_PREDICTION = PREDICTION_SCHEMA.remove(PREDICTION_SCHEMA.get_field_index("prediction_id"))
+# The same id the stream processor gives an issue (see forecasts_table).
+_PREDICTION_COLUMNS = ", ".join(
+    "segment_id || '@' || epoch_ms(issued_at) || '/' || model_version AS prediction_id"
+    if f.name == "prediction_id"
+    else f'"{f.name}"'
+    for f in PREDICTION_SCHEMA
+)
 
 
 def _cols(schema: pa.Schema) -> str:
@@ -343,8 +351,9 @@ class DuckDBStore:
         """Append an issue of forecasts to the history and make it the latest per key."""
         if not predictions.num_rows:
             return
-        t = predictions.select(PREDICTION_SCHEMA.names).cast(PREDICTION_SCHEMA)
-        cols = _cols(PREDICTION_SCHEMA)
+        # prediction_id is derived from the key, so it is computed on read, not stored.
+        t = predictions.select(_STORED_PREDICTION.names).cast(_STORED_PREDICTION)
+        cols = _cols(_STORED_PREDICTION)
         self._write(f"INSERT INTO predictions ({cols}) SELECT * FROM batch", t)
         newest = _newest_per_key(t)
         self._write(
@@ -360,7 +369,7 @@ class DuckDBStore:
         )
 
     def latest_predictions(self, segment_id: str | None, limit: int) -> pa.Table:
-        cols = _cols(PREDICTION_SCHEMA)
+        cols = _PREDICTION_COLUMNS
         if segment_id is not None:
             return self._query(
                 f"SELECT {cols} FROM latest_predictions WHERE segment_id = ? "

@@ -8,6 +8,7 @@ upserts and hands live messages to the hub.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -110,6 +111,8 @@ class StreamProcessor:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._idle = threading.Event()
+        self._writes: queue.Queue[_Outbox | None] = queue.Queue(maxsize=2)
+        self._writer: threading.Thread | None = None
         self._flush_requested = threading.Event()
         self._last_checkpoint = 0.0
         self.failure: BaseException | None = None
@@ -173,6 +176,8 @@ class StreamProcessor:
             )
 
     def start(self) -> None:
+        self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
+        self._writer.start()
         self._thread = threading.Thread(target=self._run, name="stream-processor", daemon=True)
         self._thread.start()
 
@@ -180,6 +185,10 @@ class StreamProcessor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._writer is not None:
+            self._writes.put(None)
+            self._writer.join(timeout)
+            self._writer = None
         self.checkpoint()
 
     @property
@@ -196,7 +205,11 @@ class StreamProcessor:
         while time.monotonic() < deadline:
             self._idle.clear()
             if self.bus.depth == 0 and self._idle.wait(max(0.0, deadline - time.monotonic())):
-                if self.bus.depth == 0 and not self._flush_requested.is_set():
+                if (
+                    self.bus.depth == 0
+                    and not self._flush_requested.is_set()
+                    and self._writes.unfinished_tasks == 0
+                ):
                     return True
             else:
                 time.sleep(0.01)
@@ -259,7 +272,7 @@ class StreamProcessor:
         out.latest = self._latest_rows(seg[on_time], ts[on_time], out.events)
         for window_results in results:
             self._windows_closed(window_results, out)
-        self._commit(out)
+        self._enqueue(out)
         self.stats.late += out.late.num_rows if out.late is not None else 0
         self.stats.events_processed += out.events.num_rows
         self.coalescer.update(
@@ -274,18 +287,44 @@ class StreamProcessor:
         out = _Outbox()
         for windows in self.windows.values():
             self._windows_closed(windows.flush(), out)
-        self._commit(out)
+        self._enqueue(out)
 
     def tick(self) -> None:
         """Periodic work: coalesced live readings and the checkpoint."""
         self._send_live_readings()
         now = time.monotonic()
         if now - self._last_checkpoint >= self.config.checkpoint_interval_s:
-            self._commit(_Outbox())
+            self._enqueue(_Outbox())
             self._last_checkpoint = now
 
     def checkpoint(self) -> None:
-        self._commit(_Outbox())
+        self._enqueue(_Outbox())
+
+    def _enqueue(self, out: _Outbox) -> None:
+        """Hand a cycle's output to the writer thread (or write it now without one).
+
+        The writer lets DuckDB's work, which runs without the GIL, overlap the
+        next cycle's computing and the API's decoding; the bounded queue keeps
+        the processor at most two cycles ahead of the store.
+        """
+        out.max_event_ms = max(w.max_event_ms for w in self.windows.values())
+        if self._writer is not None and self._writer.is_alive():
+            self._writes.put(out)
+        else:
+            self._commit(out)
+
+    def _write_loop(self) -> None:
+        while True:
+            out = self._writes.get()
+            try:
+                if out is None:
+                    return
+                self._commit(out)
+            except Exception:
+                # Only reached when stopping while the store is down.
+                log.exception("dropping a cycle's output at shutdown")
+            finally:
+                self._writes.task_done()
 
     def _commit(self, out: _Outbox) -> None:
         """Write a cycle's output atomically, retrying while the store is down.
@@ -294,12 +333,11 @@ class StreamProcessor:
         index, so giving up would lose them: the processor waits instead, the
         bus fills, and sources see backpressure until the store is back.
         """
-        max_event = max(w.max_event_ms for w in self.windows.values())
         delay = 0.1
         while True:
             try:
                 with self.store.transaction():
-                    self._write(out, max_event)
+                    self._write(out, out.max_event_ms)
                 break
             except Exception as exc:
                 self.stats.errors += 1
@@ -560,6 +598,7 @@ class _Outbox:
     window_updates: list[pa.Table] = field(default_factory=list)  # re-emissions
     predictions: list[pa.Table] = field(default_factory=list)
     messages: list[list[tuple[str, str]]] = field(default_factory=list)
+    max_event_ms: int = NO_WATERMARK  # the checkpoint written with this output
 
 
 def forecasts_table(f: Forecasts, segment_ids: pa.Array) -> pa.Table:
