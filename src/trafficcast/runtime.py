@@ -93,8 +93,7 @@ class Runtime:
     def stop(self) -> None:
         for feed in self.feeds:
             feed.stop()
-        if self._running:
-            self.processor.stop()
+        self.processor.stop()  # also when started on its own (benchmarks, tests)
         self._running = False
         self.bus.close()
         self.store.close()

@@ -182,6 +182,8 @@ class StreamProcessor:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
