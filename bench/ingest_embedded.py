@@ -329,11 +329,12 @@ def run_naive(bodies: list[bytes]) -> dict[str, Any]:
                         ))
                         del open_windows[(seg, start)]
                 td = time.perf_counter()
-                con.executemany(
-                    "INSERT OR REPLACE INTO window_aggregates "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    closed,
-                )
+                if closed:
+                    con.executemany(
+                        "INSERT OR REPLACE INTO window_aggregates "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        closed,
+                    )
                 db_s += time.perf_counter() - td
                 n_windows += len(closed)
             td = time.perf_counter()

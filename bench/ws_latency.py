@@ -65,14 +65,14 @@ def _run(coro: Any) -> Any:
 # ------------------------------------------------------------------ ws client
 
 
-async def ws_client(url: str, out: Path, stop_file: Path) -> None:
+async def ws_client(url: str, out: Path, stop_file: Path, frame_format: str) -> None:
     """Subscribe to everything; record (receive wall time, text) until stop_file appears."""
     from websockets.asyncio.client import connect
 
     received: list[tuple[float, str]] = []
     closed: dict[str, Any] = {}
     async with connect(url, max_size=None, max_queue=None) as ws:
-        await ws.send('{"action": "subscribe"}')
+        await ws.send(orjson.dumps({"action": "subscribe", "format": frame_format}).decode())
         while True:
             reply = orjson.loads(await ws.recv())
             if reply.get("type") == "subscribed":
@@ -193,11 +193,15 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="10 s of load; finishes in < 60 s")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the server, e.g. TRAFFICCAST_WS_QUEUE_SIZE=10000")
-    p.add_argument("--ws-client", nargs=3, metavar=("URL", "OUT", "STOP"), help=argparse.SUPPRESS)
+    p.add_argument("--format", choices=["batch", "single"], default="batch",
+                   help="WebSocket frames: batch (JSON arrays, what the dashboard asks for) "
+                        "or single (one message per frame)")
+    p.add_argument("--ws-client", nargs=4, metavar=("URL", "OUT", "STOP", "FORMAT"),
+                   help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.ws_client:
-        url, out, stop = args.ws_client
-        _run(ws_client(url, Path(out), Path(stop)))
+        url, out, stop, frame_format = args.ws_client
+        _run(ws_client(url, Path(out), Path(stop), frame_format))
         return 0
     duration = args.duration or (10.0 if args.quick else 30.0)
     batches_per_s = args.rate / args.batch_size
@@ -230,7 +234,8 @@ def main() -> int:
         out, stop = tmp / "ws.pickle", tmp / "stop"
         client = subprocess.Popen(
             [sys.executable, __file__, "--ws-client", f"ws://127.0.0.1:{port}/ws/traffic",
-             str(out), str(stop)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+             str(out), str(stop), args.format],
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
         stack.callback(lambda: client.poll() is None and client.kill())
         assert client.stdout is not None
         if client.stdout.readline().strip() != "ready":

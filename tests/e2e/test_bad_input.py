@@ -291,3 +291,11 @@ def test_data_dir_unused(tmp_path: Path) -> None:
     # Settings reject an unsupported store rather than silently using another.
     with pytest.raises(ValueError, match="only duckdb"):
         _ = Settings(data_dir=tmp_path, database_url="postgresql://x").database_path
+
+
+def test_websocket_commands_as_binary_frames(server: BackgroundServer) -> None:
+    with connect(server.ws_url) as ws:
+        ws.send(json.dumps({"action": "subscribe", "segment_ids": ["z"]}).encode())
+        assert json.loads(ws.recv(timeout=5)) == {"type": "subscribed", "segment_ids": ["z"]}
+        ws.send(b"\xff\xfe")
+        assert json.loads(ws.recv(timeout=5))["error"]["code"] == "bad_request"

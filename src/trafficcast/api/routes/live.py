@@ -40,7 +40,14 @@ async def traffic_socket(websocket: WebSocket) -> None:
     writer = asyncio.create_task(hub.writer(sub))
     try:
         while not sub.dropped:
-            text = await websocket.receive_text()
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            # Commands are JSON text; a client library that sends them as
+            # binary frames is served too.
+            text = frame.get("text")
+            if text is None:
+                text = (frame.get("bytes") or b"").decode("utf-8", errors="replace")
             reply = _handle(hub, sub, text)
             if reply is not None and not sub.queue.full():
                 sub.queue.put_nowait(reply)
