@@ -17,7 +17,7 @@ from trafficcast.bus.memory import MemoryBus
 from trafficcast.config import Settings
 from trafficcast.domain.events import Limits, ValidatedBatch
 from trafficcast.live.hub import LiveHub
-from trafficcast.sources.feeds import _Feed
+from trafficcast.sources.feeds import Feed
 from trafficcast.store.duckdb_store import DuckDBStore
 from trafficcast.stream.catalog import SegmentCatalog
 from trafficcast.stream.processor import ProcessorConfig, StreamProcessor
@@ -66,7 +66,7 @@ class Runtime:
             max_speed=s.max_speed_mph, max_future_skew_ms=s.max_future_skew_s * 1000
         )
         self.ingest_stats = IngestStats()
-        self.feeds: list[_Feed] = []
+        self.feeds: list[Feed] = []
         self.started_at = time.time()
         self._running = False
 
@@ -77,7 +77,7 @@ class Runtime:
         self.catalog.load(segments)
         self.processor.versions.segments += 1
 
-    def add_feed(self, feed: _Feed) -> None:
+    def add_feed(self, feed: Feed) -> None:
         self.feeds.append(feed)
         if self._running:
             feed.start()

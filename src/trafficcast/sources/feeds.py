@@ -25,7 +25,9 @@ FAST_CHUNK_EVENTS = 50_000
 Progress = Callable[[int, int], None]  # (events sent, events total)
 
 
-class _Feed:
+class Feed:
+    """A source that publishes to the bus on its own thread; subclasses implement run()."""
+
     name = "feed"
 
     def __init__(self, bus: Bus) -> None:
@@ -76,7 +78,7 @@ class _Feed:
                     raise
 
 
-class ReplayFeed(_Feed):
+class ReplayFeed(Feed):
     """Replays a dataset's events in event-time order, `speed` times faster than recorded.
 
     speed <= 0 replays as fast as the pipeline takes it.
@@ -118,7 +120,7 @@ class ReplayFeed(_Feed):
                 self.progress(pos, total)
 
 
-class SimulatorFeed(_Feed):
+class SimulatorFeed(Feed):
     """Runs the simulator as a live source.
 
     It first backfills `history_hours` of data at once (so windows, profiles and
