@@ -263,7 +263,10 @@ def test_websocket_bad_commands(server: BackgroundServer) -> None:
         assert json.loads(ws.recv(timeout=5)) == {"type": "subscribed", "segment_ids": ["a", "b"]}
         ws.send(json.dumps({"action": "subscribe", "segment_ids": ["c"], "format": "batch"}))
         assert json.loads(ws.recv(timeout=5)) == {
-            "type": "subscribed", "segment_ids": ["a", "b", "c"], "format": "batch"}
+            "type": "subscribed",
+            "segment_ids": ["a", "b", "c"],
+            "format": "batch",
+        }
 
 
 def test_health_and_metrics(client: httpx.Client) -> None:

@@ -20,8 +20,20 @@ runner = CliRunner()
 
 def test_simulate_then_replay_into_store(tmp_path: Path) -> None:
     out = tmp_path / "sim.parquet"
-    result = runner.invoke(app, ["simulate", "--hours", "1", "--segments", "25",
-                                 "--start", "2026-01-05T07:00:00+00:00", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--hours",
+            "1",
+            "--segments",
+            "25",
+            "--start",
+            "2026-01-05T07:00:00+00:00",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pq.read_table(out)
     assert table.num_rows > 1000

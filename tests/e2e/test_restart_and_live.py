@@ -46,8 +46,10 @@ def windows(runtime: Runtime, minutes: int) -> dict[tuple[str, int], tuple[int, 
     return {
         (s, t): (c, m)
         for s, t, c, m in zip(
-            table.column("segment_id").to_pylist(), starts.to_pylist(),
-            table.column("count").to_pylist(), table.column("mean_speed").to_pylist(),
+            table.column("segment_id").to_pylist(),
+            starts.to_pylist(),
+            table.column("count").to_pylist(),
+            table.column("mean_speed").to_pylist(),
             strict=True,
         )
     }
@@ -166,3 +168,44 @@ async def test_batch_format_sends_one_frame_per_delivery() -> None:
     frames = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
     assert [json.loads(f) for f in frames] == [[{"n": 1}, {"n": 2}], [{"n": 3}]]
     assert hub.sent_messages == 3
+
+
+def test_congestion_alert_is_stored_and_pushed(tmp_path: Path) -> None:
+    """A segment slowed to a crawl for 20 minutes gets one alert, stored and pushed live."""
+    runtime = Runtime(Settings(data_dir=tmp_path))
+    sent: list[tuple[str, str]] = []
+    runtime.processor.publish = sent.extend
+    runtime.processor.live_interest = lambda: (True, frozenset())
+    n = 60  # one reading a minute for an hour; minutes 20-40 at 12 mph
+    speeds = [12.0 if 20 <= i < 40 else 62.0 for i in range(n)]
+    table = pa.table(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "segment_id": ["S1"] * n,
+            "timestamp": pa.array([T0 + i * 60_000 for i in range(n)]).cast(
+                pa.timestamp("ms", tz="UTC")
+            ),
+            "speed": speeds,
+            "volume": [None] * n,
+            "occupancy": [None] * n,
+            "latitude": [None] * n,
+            "longitude": [None] * n,
+            "source": ["t"] * n,
+            "quality_score": [1.0] * n,
+        }
+    )
+    from trafficcast.domain.schema import EVENT_SCHEMA
+
+    runtime.processor.process(table.cast(EVENT_SCHEMA))
+    runtime.processor.flush()
+    alerts = runtime.store.alerts(None, 10).to_pylist()
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert["segment_id"] == "S1"
+    assert alert["alert_type"] == "congestion"
+    assert alert["state"] == "resolved"
+    assert int(alert["opened_at"].timestamp() * 1000) == T0 + 20 * 60_000
+    kinds = [json.loads(text) for _, text in sent]
+    pushed = [m for m in kinds if m["type"] == "alert"]
+    assert [m["data"]["state"] for m in pushed] == ["open", "resolved"]
+    runtime.stop()

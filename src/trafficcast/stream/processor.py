@@ -19,9 +19,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trafficcast.alerts.congestion import AlertChanges, CongestionAlerts
 from trafficcast.bus.base import Bus
 from trafficcast.domain.level_of_service import level_of_service
-from trafficcast.domain.schema import PREDICTION_SCHEMA, SEGMENT_SCHEMA, TIMESTAMP, WINDOW_SCHEMA
+from trafficcast.domain.schema import (
+    ALERT_SCHEMA,
+    PREDICTION_SCHEMA,
+    SEGMENT_SCHEMA,
+    TIMESTAMP,
+    WINDOW_SCHEMA,
+)
 from trafficcast.domain.time_of_day import SLOT_MINUTES, slots
 from trafficcast.encoding import arrow_rows
 from trafficcast.forecast.blend import BlendForecaster, Forecasts
@@ -61,6 +68,7 @@ class ProcessorStats:
     late_by_window: dict[int, int] = field(default_factory=dict)
     windows_emitted: int = 0
     predictions: int = 0
+    alerts: int = 0
     batches: int = 0
     last_batch_at: float = 0.0
     last_batch_seconds: float = 0.0
@@ -105,6 +113,7 @@ class StreamProcessor:
         self.forecaster = BlendForecaster(self.config.horizons_min)
         self.scorer = LiveScorer(self.forecaster.horizons_min)
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
+        self.congestion = CongestionAlerts()
         self.stats = ProcessorStats()
         self.versions = DataVersions()
         self.on_windows: list[Callable[[pa.Table], None]] = []
@@ -376,6 +385,8 @@ class StreamProcessor:
             store.upsert_windows(pa.concat_tables(out.window_updates))
         if out.predictions:
             store.insert_predictions(pa.concat_tables(out.predictions))
+        for alerts in out.alerts:  # in order: an alert may open and resolve in one cycle
+            store.upsert_alerts(alerts)
         if max_event != NO_WATERMARK:
             store.set_state("max_event_ms", str(max_event))
 
@@ -523,6 +534,14 @@ class StreamProcessor:
         for end in np.unique(ends):
             at = np.flatnonzero(first)[ends == end]
             self._issue(int(end), seg[at], slot[at], day[at], out)
+            changes = self.congestion.observe(
+                seg[at],
+                results.window_end_ms[at],
+                results.mean_speed[at],
+                self.catalog.free_flow[seg[at]],
+            )
+            if len(changes):
+                self._queue_alerts(changes, out)
         if len(ends):
             self.scorer.expire(int(ends.max()) - 2 * 3600_000)
 
@@ -548,6 +567,63 @@ class StreamProcessor:
         if wanted is not None:
             out.messages.append(_prediction_messages(wanted))
         return forecasts
+
+    def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
+        rows: list[dict[str, object]] = []
+        ids = self.catalog.index
+        for seg, at, severity, ratio in zip(
+            changes.opened.tolist(),
+            changes.opened_at_ms.tolist(),
+            changes.severity.tolist(),
+            changes.ratio.tolist(),
+            strict=True,
+        ):
+            sid = ids.id_of(seg)
+            rows.append(
+                {
+                    "alert_id": f"congestion:{sid}:{at}",
+                    "alert_type": "congestion",
+                    "severity": severity,
+                    "segment_id": sid,
+                    "state": "open",
+                    "opened_at": at,
+                    "resolved_at": None,
+                    "message": f"speed at {ratio:.0%} of free flow for "
+                    f"{self.congestion.rule.open_windows * 5} min",
+                }
+            )
+        for seg, at, opened in zip(
+            changes.resolved.tolist(),
+            changes.resolved_at_ms.tolist(),
+            changes.resolved_opened_at_ms.tolist(),
+            strict=True,
+        ):
+            sid = ids.id_of(seg)
+            rows.append(
+                {
+                    "alert_id": f"congestion:{sid}:{opened}",
+                    "alert_type": "congestion",
+                    "severity": "minor",
+                    "segment_id": sid,
+                    "state": "resolved",
+                    "opened_at": opened,
+                    "resolved_at": at,
+                    "message": "speed back above "
+                    f"{self.congestion.rule.resolve_ratio:.0%} of free flow",
+                }
+            )
+        table = pa.Table.from_arrays(
+            [
+                pa.array([r[f.name] for r in rows], type=pa.int64()).cast(TIMESTAMP)
+                if f.type == TIMESTAMP
+                else pa.array([r[f.name] for r in rows], type=f.type)
+                for f in ALERT_SCHEMA
+            ],
+            schema=ALERT_SCHEMA,
+        )
+        out.alerts.append(table)
+        self.stats.alerts += len(changes)
+        self._queue_rows("alert", table, out)
 
     def forecast_on_demand(
         self, segment: int, horizons_min: npt.NDArray[np.int64]
@@ -599,6 +675,7 @@ class _Outbox:
     windows: list[pa.Table] = field(default_factory=list)  # first emissions
     window_updates: list[pa.Table] = field(default_factory=list)  # re-emissions
     predictions: list[pa.Table] = field(default_factory=list)
+    alerts: list[pa.Table] = field(default_factory=list)
     messages: list[list[tuple[str, str]]] = field(default_factory=list)
     max_event_ms: int = NO_WATERMARK  # the checkpoint written with this output
 
