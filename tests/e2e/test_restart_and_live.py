@@ -209,3 +209,22 @@ def test_congestion_alert_is_stored_and_pushed(tmp_path: Path) -> None:
     pushed = [m for m in kinds if m["type"] == "alert"]
     assert [m["data"]["state"] for m in pushed] == ["open", "resolved"]
     runtime.stop()
+
+
+def test_resend_of_a_long_batch_is_not_counted_twice(tmp_path: Path) -> None:
+    """One batch spanning 40 minutes of event time, then its tail resent.
+
+    The tail is still inside the allowed lateness of its windows, so its ids
+    must be remembered from the end of the batch, not its start.
+    """
+    data = simulated(40 / 60)
+    runtime = Runtime(Settings(data_dir=tmp_path))
+    runtime.register_segments(data.segments, data.links)
+    runtime.processor.process(data.events)
+    tail = data.events.slice(data.events.num_rows - 200)
+    runtime.processor.process(tail)
+    runtime.processor.flush()
+    assert runtime.processor.stats.duplicates == 200
+    counted = pc.sum(runtime.store.windows_between(1, T0, T0 + HOUR).column("count")).as_py()
+    assert counted == data.events.num_rows
+    runtime.stop()

@@ -142,3 +142,15 @@ def test_large_batches_with_collisions_and_growth() -> None:
     np.testing.assert_array_equal(is_new, expected)
     again = recent.admit(rng.permutation(keys), T0 + 1)
     assert not again.any()
+
+
+def test_keep_from_extends_memory_to_the_end_of_a_long_batch() -> None:
+    recent = RecentIds(horizon_ms=10 * MIN)
+    start = T0 - T0 % recent.bucket_ms
+    # A batch arriving at `start` whose events run 40 minutes ahead.
+    recent.admit(hash_ids(ids("a")), start, keep_from_ms=start + 40 * MIN)
+    assert recent.admit(hash_ids(ids("a")), start + 45 * MIN).tolist() == [False]
+    # Without keep_from the id is gone by then.
+    other = RecentIds(horizon_ms=10 * MIN)
+    other.admit(hash_ids(ids("a")), start)
+    assert other.admit(hash_ids(ids("a")), start + 45 * MIN).tolist() == [True]

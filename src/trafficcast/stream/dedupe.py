@@ -119,10 +119,19 @@ class RecentIds:
     def buckets(self) -> int:
         return len(self._sets)
 
-    def admit(self, hashes: U64, watermark_ms: int) -> npt.NDArray[np.bool_]:
-        """True for each hash seen neither earlier in this call nor recently; remembers them."""
-        bucket = max(watermark_ms, 0) // self.bucket_ms
-        oldest_kept = (bucket * self.bucket_ms - self.horizon_ms) // self.bucket_ms
+    def admit(
+        self, hashes: U64, watermark_ms: int, keep_from_ms: int | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """True for each hash seen neither earlier in this call nor recently; remembers them.
+
+        Ids older than the horizon before `watermark_ms` (the watermark as the
+        batch arrives) are forgotten first. New ids are kept for the horizon
+        from `keep_from_ms` (default: the same watermark), e.g. the watermark
+        the batch will leave behind when it spans much event time.
+        """
+        now = max(watermark_ms, 0) // self.bucket_ms
+        oldest_kept = (now * self.bucket_ms - self.horizon_ms) // self.bucket_ms
+        bucket = max(now, max(keep_from_ms or 0, 0) // self.bucket_ms)
         for b in [b for b in self._sets if b < oldest_kept]:
             del self._sets[b]
         candidates = np.arange(len(hashes))

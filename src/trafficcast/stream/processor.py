@@ -250,7 +250,14 @@ class StreamProcessor:
         started = time.perf_counter()
         out = _Outbox()
         self.stats.events_in += events.num_rows
-        is_new = self.recent_ids.admit(hash_ids(events.column("event_id")), self.watermark_ms)
+        # Ids are remembered from the watermark this batch leaves behind: a batch
+        # can span much event time (a replay), and each of its events may change
+        # a window until that watermark plus the horizon.
+        newest = pc.max(events.column("timestamp")).cast(pa.int64()).as_py()
+        after = int(newest or 0) - self.config.watermark_delay_ms
+        is_new = self.recent_ids.admit(
+            hash_ids(events.column("event_id")), self.watermark_ms, keep_from_ms=after
+        )
         self.stats.duplicates += int((~is_new).sum())
         if not is_new.all():
             events = events.filter(pa.array(is_new))
