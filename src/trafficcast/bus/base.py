@@ -28,4 +28,9 @@ class Bus(Protocol):
     @property
     def capacity(self) -> int: ...
 
+    @property
+    def published_events(self) -> int:
+        """Events accepted since start."""
+        ...
+
     def close(self) -> None: ...

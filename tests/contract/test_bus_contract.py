@@ -1,15 +1,26 @@
-"""The in-process bounded FIFO bus (bus/memory.py)."""
+"""The bus port's contract: a bounded FIFO of Arrow batches, counted in events.
+
+Run against every adapter in BUSES (the Kafka adapter joins when it lands).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pyarrow as pa
 import pytest
 
 from trafficcast.bus.base import Bus, BusFull
 from trafficcast.bus.memory import MemoryBus
+
+BUSES: dict[str, Callable[[int], Bus]] = {"memory": MemoryBus}
+
+
+@pytest.fixture(params=sorted(BUSES))
+def make_bus(request: pytest.FixtureRequest) -> Callable[[int], Bus]:
+    return BUSES[request.param]
 
 
 def batch(start: int, n: int) -> pa.Table:
@@ -20,14 +31,14 @@ def values(batches: list[pa.Table]) -> list[int]:
     return [v for b in batches for v in b.column("i").to_pylist()]
 
 
-def test_satisfies_the_bus_protocol() -> None:
-    bus: Bus = MemoryBus(10)
+def test_satisfies_the_bus_protocol(make_bus: Callable[[int], Bus]) -> None:
+    bus: Bus = make_bus(10)
     assert bus.capacity == 10
     assert bus.depth == 0
 
 
-def test_fifo_order_and_depth() -> None:
-    bus = MemoryBus(100)
+def test_fifo_order_and_depth(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(100)
     bus.publish(batch(0, 3))
     bus.publish(batch(3, 2))
     bus.publish(batch(5, 4))
@@ -40,15 +51,15 @@ def test_fifo_order_and_depth() -> None:
     assert bus.published_events == 9
 
 
-def test_empty_batch_is_ignored() -> None:
-    bus = MemoryBus(10)
+def test_empty_batch_is_ignored(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     bus.publish(batch(0, 0))
     assert bus.depth == 0
     assert bus.poll(10, timeout=0.01) == []
 
 
-def test_poll_respects_max_events() -> None:
-    bus = MemoryBus(100)
+def test_poll_respects_max_events(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(100)
     for i in range(5):
         bus.publish(batch(i * 4, 4))
     first = bus.poll(max_events=10, timeout=0.1)
@@ -60,8 +71,8 @@ def test_poll_respects_max_events() -> None:
     assert values(first + second + rest) == list(range(20))
 
 
-def test_poll_takes_one_batch_larger_than_max_events() -> None:
-    bus = MemoryBus(100)
+def test_poll_takes_one_batch_larger_than_max_events(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(100)
     bus.publish(batch(0, 30))
     bus.publish(batch(30, 1))
     out = bus.poll(max_events=10, timeout=0.1)
@@ -69,15 +80,15 @@ def test_poll_takes_one_batch_larger_than_max_events() -> None:
     assert bus.depth == 1
 
 
-def test_poll_times_out_empty() -> None:
-    bus = MemoryBus(10)
+def test_poll_times_out_empty(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     started = time.monotonic()
     assert bus.poll(10, timeout=0.05) == []
     assert time.monotonic() - started >= 0.04
 
 
-def test_poll_wakes_when_a_batch_arrives() -> None:
-    bus = MemoryBus(10)
+def test_poll_wakes_when_a_batch_arrives(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     timer = threading.Timer(0.05, bus.publish, args=(batch(0, 2),))
     timer.start()
     try:
@@ -89,8 +100,8 @@ def test_poll_wakes_when_a_batch_arrives() -> None:
         timer.cancel()
 
 
-def test_publish_with_timeout_raises_when_full() -> None:
-    bus = MemoryBus(10)
+def test_publish_with_timeout_raises_when_full(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     bus.publish(batch(0, 6))
     bus.publish(batch(6, 4))  # exactly full
     assert bus.depth == 10
@@ -104,8 +115,8 @@ def test_publish_with_timeout_raises_when_full() -> None:
         bus.publish(batch(10, 1), timeout=0)
 
 
-def test_blocked_publisher_proceeds_when_consumer_polls() -> None:
-    bus = MemoryBus(10)
+def test_blocked_publisher_proceeds_when_consumer_polls(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     bus.publish(batch(0, 8))
     done = threading.Event()
     errors: list[BaseException] = []
@@ -132,8 +143,8 @@ def test_blocked_publisher_proceeds_when_consumer_polls() -> None:
         thread.join(5.0)
 
 
-def test_oversized_batch_admitted_alone_on_empty_bus() -> None:
-    bus = MemoryBus(10)
+def test_oversized_batch_admitted_alone_on_empty_bus(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     bus.publish(batch(0, 25), timeout=0)  # larger than the capacity, bus empty: admitted
     assert bus.depth == 25
     # While it waits nothing else fits.
@@ -146,8 +157,8 @@ def test_oversized_batch_admitted_alone_on_empty_bus() -> None:
     assert bus.depth == 1
 
 
-def test_oversized_batch_waits_for_a_non_empty_bus() -> None:
-    bus = MemoryBus(10)
+def test_oversized_batch_waits_for_a_non_empty_bus(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(10)
     bus.publish(batch(0, 1))
     with pytest.raises(BusFull):
         bus.publish(batch(1, 25), timeout=0.02)
@@ -156,8 +167,8 @@ def test_oversized_batch_waits_for_a_non_empty_bus() -> None:
     assert bus.depth == 25
 
 
-def test_close_wakes_pollers_and_fails_blocked_publishers() -> None:
-    bus = MemoryBus(5)
+def test_close_wakes_pollers_and_fails_blocked_publishers(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(5)
     bus.publish(batch(0, 5))
     outcome: list[str] = []
 
@@ -182,8 +193,8 @@ def test_close_wakes_pollers_and_fails_blocked_publishers() -> None:
     assert time.monotonic() - started < 1.0
 
 
-def test_many_producers_and_a_consumer_lose_nothing() -> None:
-    bus = MemoryBus(50)
+def test_many_producers_and_a_consumer_lose_nothing(make_bus: Callable[[int], Bus]) -> None:
+    bus = make_bus(50)
     producers = 4
     per_producer = 100
 
