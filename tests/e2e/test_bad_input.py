@@ -302,3 +302,27 @@ def test_websocket_commands_as_binary_frames(server: BackgroundServer) -> None:
         assert json.loads(ws.recv(timeout=5)) == {"type": "subscribed", "segment_ids": ["z"]}
         ws.send(b"\xff\xfe")
         assert json.loads(ws.recv(timeout=5))["error"]["code"] == "bad_request"
+
+
+def test_ndjson_batch_keeps_good_lines_and_names_bad_ones(
+    client: httpx.Client, server: BackgroundServer
+) -> None:
+    before = server.runtime.store.count_events()
+    lines = [
+        json.dumps(good_event("S-nd", 1)),
+        "",
+        json.dumps(good_event("S-nd", 2, speed="fast")),
+        json.dumps(good_event("S-nd", 3, coordinates={"latitude": 34.0, "longitude": -118.0})),
+        "{broken",
+    ]
+    r = client.post("/api/traffic/events/batch", content="\n".join(lines).encode(),
+                    headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["accepted"] == 2
+    assert [(x["index"], x["field"]) for x in body["rejected"]] == [(1, "speed"), (3, "event")]
+    settle(server)
+    assert server.runtime.store.count_events() == before + 2
+    page = client.get("/api/traffic/events", params={"segment_id": "S-nd"}).json()
+    coords = [e["coordinates"] for e in page["events"]]
+    assert coords == [None, {"latitude": 34.0, "longitude": -118.0}]

@@ -696,3 +696,21 @@ def test_describe_validation_error_messages() -> None:
         _error(b'[{"segment_id": "a", "timestamp": "t", "speed": "x"}]', list[EventIn])
     )
     assert (field, reason) == ("speed", "expected float, got str")
+
+
+def test_ndjson_fast_path_matches_the_json_path() -> None:
+    import json as _json
+
+    from trafficcast.domain.event_json import decode_ndjson
+
+    rows = [
+        {"segment_id": f"S{i}", "timestamp": f"2026-01-05T08:0{i}:00Z", "speed": 40.0 + i,
+         "volume": i, "occupancy": None, "source": "t",
+         **({"coordinates": {"latitude": 34.0, "longitude": -118.0 - i}} if i % 2 else {})}
+        for i in range(6)
+    ]
+    now = 1_800_000_000_000
+    as_json = decode_batch(_json.dumps({"events": rows}).encode(), now_ms=now)
+    as_ndjson = decode_ndjson("\n".join(_json.dumps(r) for r in rows).encode(), now_ms=now)
+    assert as_ndjson.rejections == as_json.rejections == []
+    assert as_ndjson.events.equals(as_json.events)
