@@ -110,7 +110,7 @@ async def post_event(request: Request, runtime: Runtime = Depends(get_runtime)) 
     openapi_extra=_event_body("EventBatchIn", ndjson=True),
     summary="Ingest a batch of events; good rows are accepted, bad rows listed with reasons",
     description='`{"events": [...]}` as application/json, or one event object per line as '
-    "application/x-ndjson (the fastest path for large volumes).",
+    "application/x-ndjson.",
 )
 async def post_batch(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSON:
     s = runtime.settings
