@@ -120,6 +120,7 @@ def server_config(runtime: Runtime, host: str, port: int, log_level: str) -> uvi
         port=port,
         log_level=log_level,
         access_log=False,  # requests are counted in /metrics; a log line each is too costly
+        log_config=None,  # uvicorn's records go through our JSON handler (logging_setup.py)
         ws="websockets-sansio",
         # Compressing each small message costs more CPU than it saves bandwidth.
         ws_per_message_deflate=False,

@@ -68,7 +68,11 @@ class PipelineCollector(Collector):
         def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
             return GaugeMetricFamily(f"trafficcast_{name}", doc, value=value)
 
-        yield counter("events_ingested", "Events accepted at the edge (REST)", ingest.accepted)
+        yield counter(
+            "events_ingested",
+            "Events accepted onto the bus from any source",
+            rt.bus.published_events,
+        )
         yield counter("events_rejected", "Events rejected by validation", ingest.rejected)
         yield counter("events_refused", "Events refused because the bus was full", ingest.refused)
         yield counter("events_processed", "Events windowed and stored", stats.events_processed)
