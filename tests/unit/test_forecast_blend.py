@@ -10,9 +10,7 @@ import pytest
 
 from trafficcast.domain.level_of_service import (
     DEFAULT_FREE_FLOW_MPH,
-    is_congested,
     level_of_service,
-    speed_band,
 )
 from trafficcast.domain.time_of_day import SLOTS_PER_DAY, WEEKDAY, WEEKEND, slots
 from trafficcast.forecast.blend import Z80, BlendForecaster, Forecasts
@@ -382,23 +380,6 @@ def test_level_of_service_default_free_flow() -> None:
     assert grades.tolist() == ["A", "B", "A"]
 
 
-def test_is_congested() -> None:
+def test_grades_across_the_range() -> None:
     grades = level_of_service(arr(90, 70, 55, 45, 35, 10), arr(100, 100, 100, 100, 100, 100))
     assert grades.tolist() == ["A", "B", "C", "D", "E", "F"]
-    assert is_congested(grades).tolist() == [False, False, False, False, True, True]
-
-
-@pytest.mark.parametrize(
-    ("speed", "band"),
-    [
-        (60.01, "green"),
-        (60.0, "yellow"),
-        (45.0, "yellow"),
-        (30.0, "yellow"),
-        (29.99, "red"),
-        (0.0, "red"),
-        (85.0, "green"),
-    ],
-)
-def test_speed_band_edges(speed: float, band: str) -> None:
-    assert speed_band(arr(speed)).tolist() == [band]

@@ -24,14 +24,3 @@ def level_of_service(
     grade = (ratio[:, None] <= _LOWER_BOUNDS[None, :]).sum(axis=1)
     result: npt.NDArray[np.str_] = GRADES[grade]
     return result
-
-
-def is_congested(grades: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
-    return np.isin(grades, ["E", "F"])
-
-
-def speed_band(speed: npt.NDArray[np.float64]) -> npt.NDArray[np.str_]:
-    """The map's bands: green above 60 mph, yellow 30-60, red below 30."""
-    s = np.asarray(speed, dtype=np.float64)
-    bands: npt.NDArray[np.str_] = np.where(s > 60, "green", np.where(s >= 30, "yellow", "red"))
-    return bands

@@ -58,10 +58,6 @@ LINK_SCHEMA = pa.schema(
 )
 
 
-def empty_events() -> pa.Table:
-    return EVENT_SCHEMA.empty_table()
-
-
 # One closed tumbling window of one segment; keyed by (segment_id, window_minutes, window_start).
 WINDOW_SCHEMA = pa.schema(
     [

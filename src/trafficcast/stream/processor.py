@@ -116,7 +116,6 @@ class StreamProcessor:
         self.congestion = CongestionAlerts()
         self.stats = ProcessorStats()
         self.versions = DataVersions()
-        self.on_windows: list[Callable[[pa.Table], None]] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -473,8 +472,6 @@ class StreamProcessor:
             out.windows.append(table.filter(first))
             out.window_updates.append(table.filter(pc.invert(first)))
         self.stats.windows_emitted += len(results)
-        for listener in self.on_windows:
-            listener(table)
         self._queue_rows("window", table, out)
         if minutes == FORECAST_WINDOW_MINUTES:
             self._forecast(results, out)
