@@ -391,8 +391,8 @@ class StreamProcessor:
             store.upsert_windows(pa.concat_tables(out.window_updates))
         if out.predictions:
             store.insert_predictions(pa.concat_tables(out.predictions))
-        for alerts in out.alerts:  # in order: an alert may open and resolve in one cycle
-            store.upsert_alerts(alerts)
+        if out.alerts:
+            store.upsert_alerts(_last_per_alert(pa.concat_tables(out.alerts)))
         if max_event != NO_WATERMARK:
             store.set_state("max_event_ms", str(max_event))
 
@@ -666,6 +666,12 @@ def _prediction_messages(table: pa.Table) -> list[tuple[str, str]]:
         )
         for sid, rows in grouped.items()
     ]
+
+
+def _last_per_alert(alerts: pa.Table) -> pa.Table:
+    """One row per alert id, the latest state (an alert may open and resolve in one cycle)."""
+    last = {alert_id: i for i, alert_id in enumerate(alerts.column("alert_id").to_pylist())}
+    return alerts.take(pa.array(sorted(last.values()), type=pa.int64()))
 
 
 @dataclass
