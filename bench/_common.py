@@ -11,7 +11,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,11 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from trafficcast.api.background import free_port  # noqa: F401  (re-exported for the scripts)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 console = Console(highlight=False, width=max(150, shutil.get_terminal_size((150, 40)).columns))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def machine_line() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -120,20 +120,37 @@ def events_to_columns(events: list[EventIn]) -> dict[str, Any]:
     }
 
 
-def _decode_rows(raws: list[msgspec.Raw]) -> tuple[list[EventIn], list[Rejection], list[int]]:
+def _decode_each(
+    rows: Sequence[msgspec.Raw | bytes],
+    *,
+    now_ms: int,
+    limits: Limits,
+    default_source: str,
+) -> ValidatedBatch:
+    """The slow path: decode row by row, so each bad row is named and the rest go through."""
     good: list[EventIn] = []
     positions: list[int] = []
     rejections: list[Rejection] = []
-    for i, raw in enumerate(raws):
+    for i, row in enumerate(rows):
         try:
-            good.append(_one_decoder.decode(raw))
+            good.append(_one_decoder.decode(row))
             positions.append(i)
         except msgspec.ValidationError as exc:
             field, reason = describe_validation_error(exc)
             rejections.append(Rejection(i, field, reason))
+        except msgspec.DecodeError as exc:
+            rejections.append(Rejection(i, "event", f"malformed JSON: {exc}"))
         except RecursionError:
             rejections.append(Rejection(i, "event", "nested too deeply"))
-    return good, rejections, positions
+    validated = validate_columns(
+        events_to_columns(good), now_ms=now_ms, limits=limits, default_source=default_source
+    )
+    # Map row numbers among the decodable rows back to positions in the request.
+    pos = np.array(positions, dtype=np.int64)
+    remapped = [Rejection(int(pos[r.index]), r.field, r.reason) for r in validated.rejections]
+    validated.rejections = sorted(rejections + remapped, key=lambda r: r.index)
+    validated.accepted_index = pos[validated.accepted_index] if len(pos) else pos
+    return validated
 
 
 def decode_batch(
@@ -179,16 +196,7 @@ def decode_batch(
         raise MalformedBody(f"malformed JSON: {exc}") from exc
     if len(raws) > max_events:
         raise TooManyEvents(f"batch holds {len(raws)} events; the limit is {max_events}", "events")
-    good, rejections, positions = _decode_rows(raws)
-    validated = validate_columns(
-        events_to_columns(good), now_ms=now_ms, limits=limits, default_source=default_source
-    )
-    # Map row numbers among the decodable rows back to positions in the request.
-    pos = np.array(positions, dtype=np.int64)
-    remapped = [Rejection(int(pos[r.index]), r.field, r.reason) for r in validated.rejections]
-    validated.rejections = sorted(rejections + remapped, key=lambda r: r.index)
-    validated.accepted_index = pos[validated.accepted_index] if len(pos) else pos
-    return validated
+    return _decode_each(raws, now_ms=now_ms, limits=limits, default_source=default_source)
 
 
 def decode_one(
@@ -268,23 +276,4 @@ def _decode_lines(
     lines = [line for line in body.split(b"\n") if line.strip()]
     if len(lines) > max_events:
         raise TooManyEvents(f"batch holds {len(lines)} events; the limit is {max_events}")
-    good: list[EventIn] = []
-    positions: list[int] = []
-    rejections: list[Rejection] = []
-    for i, line in enumerate(lines):
-        try:
-            good.append(_one_decoder.decode(line))
-            positions.append(i)
-        except msgspec.ValidationError as exc:
-            field, reason = describe_validation_error(exc)
-            rejections.append(Rejection(i, field, reason))
-        except (msgspec.DecodeError, RecursionError) as exc:
-            rejections.append(Rejection(i, "event", f"malformed JSON: {exc}"))
-    validated = validate_columns(
-        events_to_columns(good), now_ms=now_ms, limits=limits, default_source=default_source
-    )
-    pos = np.array(positions, dtype=np.int64)
-    remapped = [Rejection(int(pos[r.index]), r.field, r.reason) for r in validated.rejections]
-    validated.rejections = sorted(rejections + remapped, key=lambda r: r.index)
-    validated.accepted_index = pos[validated.accepted_index] if len(pos) else pos
-    return validated
+    return _decode_each(lines, now_ms=now_ms, limits=limits, default_source=default_source)

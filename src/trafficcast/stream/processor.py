@@ -573,8 +573,24 @@ class StreamProcessor:
         return forecasts
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
+        rule = self.congestion.rule
         rows: list[dict[str, object]] = []
-        ids = self.catalog.index
+
+        def row(seg: int, opened: int, resolved: int | None, severity: str, msg: str) -> None:
+            sid = self.catalog.index.id_of(seg)
+            rows.append(
+                {
+                    "alert_id": f"congestion:{sid}:{opened}",
+                    "alert_type": "congestion",
+                    "severity": severity,
+                    "segment_id": sid,
+                    "state": "open" if resolved is None else "resolved",
+                    "opened_at": opened,
+                    "resolved_at": resolved,
+                    "message": msg,
+                }
+            )
+
         for seg, at, severity, ratio in zip(
             changes.opened.tolist(),
             changes.opened_at_ms.tolist(),
@@ -582,19 +598,12 @@ class StreamProcessor:
             changes.ratio.tolist(),
             strict=True,
         ):
-            sid = ids.id_of(seg)
-            rows.append(
-                {
-                    "alert_id": f"congestion:{sid}:{at}",
-                    "alert_type": "congestion",
-                    "severity": severity,
-                    "segment_id": sid,
-                    "state": "open",
-                    "opened_at": at,
-                    "resolved_at": None,
-                    "message": f"speed at {ratio:.0%} of free flow for "
-                    f"{self.congestion.rule.open_windows * 5} min",
-                }
+            row(
+                seg,
+                at,
+                None,
+                severity,
+                f"speed at {ratio:.0%} of free flow for {rule.open_windows * 5} min",
             )
         for seg, at, opened in zip(
             changes.resolved.tolist(),
@@ -602,20 +611,7 @@ class StreamProcessor:
             changes.resolved_opened_at_ms.tolist(),
             strict=True,
         ):
-            sid = ids.id_of(seg)
-            rows.append(
-                {
-                    "alert_id": f"congestion:{sid}:{opened}",
-                    "alert_type": "congestion",
-                    "severity": "minor",
-                    "segment_id": sid,
-                    "state": "resolved",
-                    "opened_at": opened,
-                    "resolved_at": at,
-                    "message": "speed back above "
-                    f"{self.congestion.rule.resolve_ratio:.0%} of free flow",
-                }
-            )
+            row(seg, opened, at, "minor", f"speed back above {rule.resolve_ratio:.0%} of free flow")
         table = pa.Table.from_arrays(
             [
                 pa.array([r[f.name] for r in rows], type=pa.int64()).cast(TIMESTAMP)
