@@ -1,12 +1,14 @@
-"""The `trafficcast` command: serve, demo, replay, simulate."""
+"""The `trafficcast` command: serve, demo, replay, simulate, train, evaluate and models."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import orjson
@@ -15,17 +17,34 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
-from trafficcast import __version__
+from trafficcast import __version__, cli_models
 from trafficcast.config import Settings
 from trafficcast.encoding import arrow_columns
 from trafficcast.logging_setup import configure_logging
-from trafficcast.runtime import Runtime
 from trafficcast.sources.dataset import DatasetError, load_dataset
 from trafficcast.sources.feeds import ReplayFeed, SimulatorFeed
 from trafficcast.sources.simulator import Simulator, SimulatorConfig
+from trafficcast.store.base import StoreUnavailable
+
+if TYPE_CHECKING:
+    # Only for annotations: importing them for real loads LightGBM and SciPy (the runtime
+    # does too, through the live forecaster), and `trafficcast --help` should not wait.
+    from trafficcast.forecast.panel import Panel
+    from trafficcast.forecast.protocols import ResultRow
+    from trafficcast.forecast.training import QuantityResult, Split, StageProgress
+    from trafficcast.runtime import Runtime
 
 app = typer.Typer(
     help="trafficcast: live traffic ingest, windows, forecasts and a live map.",
@@ -77,6 +96,8 @@ def version() -> None:
 @app.command()
 def serve(host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
     """Run the API, WebSocket, web page and stream processor; ingest through the REST API."""
+    from trafficcast.runtime import Runtime
+
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
     _serve(Runtime(settings))
@@ -106,6 +127,8 @@ def demo(
     data_dir: DataDir = None,
 ) -> None:
     """One process: a live source (simulator or replay), processing, forecasts, API and map."""
+    from trafficcast.runtime import Runtime
+
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
     name = "demo-replay.duckdb" if replay else "demo-simulator.duckdb"
@@ -156,6 +179,8 @@ def replay_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Load a recorded dataset: into the local store, or through a server's REST API."""
+    from trafficcast.runtime import Runtime
+
     settings = _settings(None, None, data_dir)
     configure_logging(settings.log_level)
     try:
@@ -262,6 +287,421 @@ def _post_events(url: str, events: pa.Table, batch_size: int, label: str) -> Non
 def _report_http_error(response: httpx.Response) -> int:
     console.print(f"[red]server answered {response.status_code}[/]: {response.text[:500]}")
     return 1
+
+
+# ---- train and evaluate --------------------------------------------------------------------
+
+KNOWN_DATASETS = ("los-loop", "metr-la-29", "pems08-partial")  # the keys of protocols.PROTOCOLS
+SHARED_DATA = Path("../shared/data")
+TABLE_HORIZONS = (15, 30, 45, 60)
+DASH = "\N{EN DASH}"  # a metric that is absent
+# Wide enough for every column unwrapped when the output goes to a file or pipe, where rich
+# would otherwise assume 80 columns.
+PIPE_WIDTH = 200
+
+
+def _fail(message: str) -> NoReturn:
+    # Plain echo, not rich: messages quote names like ['15'] that rich would read as markup.
+    typer.echo(typer.style("error:", fg="red", bold=True) + f" {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _clean_errors() -> Iterator[None]:
+    """Expected failures (bad data, too little of it, registry trouble) as one line, exit 1."""
+    from trafficcast.forecast.panel import PanelError
+    from trafficcast.forecast.registry import RegistryError
+    from trafficcast.forecast.training import TrainingError
+
+    try:
+        yield
+    except (PanelError, TrainingError, DatasetError, RegistryError, StoreUnavailable) as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(f"invalid settings: {exc}")
+    except OSError as exc:
+        _fail(str(exc))
+
+
+def _stdout() -> Console:
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, PIPE_WIDTH)
+    return out
+
+
+def _stage_progress(progress: Progress, prefix: str = "") -> StageProgress:
+    """training's (stage, done, total) callback as one bar per stage."""
+    tasks: dict[str, TaskID] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        label = prefix + stage
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done, total=total)
+
+    return update
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value == value
+    return f"{value:.{digits}f}" if ok and abs(value) != float("inf") else DASH
+
+
+def _maes(scores: Any) -> str:
+    """The MAE at 15 / 30 / 45 / 60 minutes of a {"mae": {"15": ...}} metadata block."""
+    mae = scores.get("mae") if isinstance(scores, dict) else None
+    mae = mae if isinstance(mae, dict) else {}
+    return " / ".join(_num(mae.get(str(h))) for h in TABLE_HORIZONS)
+
+
+def _store_panel(settings: Settings, days: float | None) -> tuple[Panel, str]:
+    from trafficcast.forecast.panel import PanelError
+    from trafficcast.forecast.sources import panel_from_store
+    from trafficcast.store.duckdb_store import DuckDBStore
+
+    path = Path(settings.database_path)
+    if not path.is_file():
+        raise PanelError(
+            f"no store at {path}: load data first (`trafficcast replay PATH`), "
+            "or train from a folder with --dataset"
+        )
+    store = DuckDBStore(path)
+    try:
+        store.init_schema()
+        panel = panel_from_store(store, settings.timezone, days)
+    except PanelError as exc:
+        raise PanelError(f"{path}: {exc}") from exc
+    finally:
+        store.close()
+    return panel, f"store:{path}"
+
+
+def _dataset_panel(
+    folder: Path, settings: Settings, days: float | None, links: Path | None
+) -> tuple[Panel, str]:
+    from trafficcast.forecast.panel import STEP_MINUTES
+    from trafficcast.forecast.sources import panel_from_dataset
+
+    panel = panel_from_dataset(folder, settings.timezone, links)
+    if days is not None:
+        keep = max(int(days * 24 * 60 / STEP_MINUTES), 1)
+        panel = panel.rows(max(panel.steps - keep, 0), panel.steps)
+    return panel, f"dataset:{folder.resolve()}"
+
+
+def _train_split(steps: int, test_fraction: float, validation_fraction: float) -> Split:
+    from trafficcast.forecast.training import Split
+
+    valid_end = steps - round(steps * test_fraction)
+    return Split(valid_end - max(round(steps * validation_fraction), 1), valid_end)
+
+
+def _training_table(
+    results: dict[str, QuantityResult], test: dict[str, Any] | None, version: str
+) -> Table:
+    from trafficcast.forecast.registration import by_horizon
+    from trafficcast.forecast.training import BASELINES
+
+    table = Table(title=f"trained {version}", title_justify="left")
+    table.add_column("quantity")
+    table.add_column("model")
+    table.add_column("val MAE 15/30/45/60 min", justify="right")
+    table.add_column("test MAE 15/30/45/60 min", justify="right")
+    for quantity, result in results.items():
+        chosen = result.chosen.model.kind
+        held_out = (test or {}).get(quantity, {})
+        kinds = [c.kind for c in result.candidates]
+        kinds += [k for k in BASELINES if k not in kinds]
+        for kind in kinds:
+            candidate = next((c for c in result.candidates if c.kind == kind), None)
+            val = {"mae": by_horizon(candidate.validation_mae)} if candidate else None
+            scored = held_out if kind == chosen else held_out.get("baselines", {}).get(kind)
+            table.add_row(
+                quantity,
+                f"{kind} ✓" if kind == chosen else kind,
+                _maes(val),
+                _maes(scored) if test is not None else DASH,
+            )
+        table.add_section()
+    return table
+
+
+@app.command()
+def train(
+    dataset: Annotated[
+        Path | None,
+        typer.Option(help="Train on a recorded dataset folder instead of the store"),
+    ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store", help="Train on the store's 5-minute windows (the default source)"
+        ),
+    ] = False,
+    days: Annotated[float | None, typer.Option(help="Use only the last N days of the data")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model")] = 0,
+    test_fraction: Annotated[
+        float,
+        typer.Option(min=0.0, max=0.9, help="Last share of the steps held out as test (0 = none)"),
+    ] = 0.1,
+    validation_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=0.9, help="Share of the steps before test that choose and calibrate"
+        ),
+    ] = 0.1,
+    promote: Annotated[
+        bool | None,
+        typer.Option(
+            "--promote/--no-promote",
+            help="Make it the active model (default: only when none is promoted yet)",
+            show_default=False,
+        ),
+    ] = None,
+    models: Annotated[
+        str, typer.Option(help="Candidate models, comma-separated; the best on validation wins")
+    ] = "gbm,persistence,profile",
+    links: Annotated[
+        Path | None,
+        typer.Option(help="Road graph (edges.csv) for a --dataset published without its own"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Train a forecaster (speed, and volume where measured) and register it."""
+    if links is not None and dataset is None:
+        raise typer.BadParameter("only with --dataset", param_hint="--links")
+    if dataset is not None and from_store:
+        raise typer.BadParameter("give --dataset or --from-store, not both")
+    if days is not None and not days > 0:
+        raise typer.BadParameter("must be positive", param_hint="--days")
+    if test_fraction + validation_fraction >= 0.9:
+        raise typer.BadParameter(
+            "test and validation fractions must leave at least 10 % of the data to train on",
+            param_hint="--test-fraction / --validation-fraction",
+        )
+    candidates = tuple(m.strip() for m in models.split(",") if m.strip())
+    unknown = sorted(set(candidates) - {"gbm", "persistence", "profile"})
+    if unknown or not candidates:
+        raise typer.BadParameter(
+            f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
+            "known: gbm, persistence, profile",
+            param_hint="--models",
+        )
+    with _clean_errors():
+        _train(
+            dataset,
+            links,
+            days,
+            seed,
+            test_fraction,
+            validation_fraction,
+            promote,
+            candidates,
+            data_dir,
+        )
+
+
+def _train(
+    dataset: Path | None,
+    links: Path | None,
+    days: float | None,
+    seed: int,
+    test_fraction: float,
+    validation_fraction: float,
+    promote: bool | None,
+    candidates: tuple[str, ...],
+    data_dir: Path | None,
+) -> None:
+    from trafficcast.forecast import training
+    from trafficcast.forecast.models.gbm import GbmParams
+    from trafficcast.forecast.registration import forecast_rows, held_out_scores, register_trained
+    from trafficcast.forecast.registry import ModelRegistry
+
+    settings = _settings(None, None, data_dir)
+    if dataset is not None:
+        panel, source = _dataset_panel(dataset, settings, days, links)
+    else:
+        panel, source = _store_panel(settings, days)
+    # Deduplicated so a repeated name does not train the same model twice.
+    config = training.TrainConfig(
+        candidates=tuple(dict.fromkeys(candidates)), gbm=GbmParams(seed=seed)
+    )
+    split = _train_split(panel.steps, test_fraction, validation_fraction)
+    has_test = split.valid_end < panel.steps
+    if has_test and len(forecast_rows(split.valid_end, panel.steps, config.steps)) == 0:
+        # Checked before training so a too-short test slice costs nothing.
+        raise training.TrainingError(
+            f"the test slice ({panel.steps - split.valid_end} of {panel.steps} steps) is "
+            f"shorter than the longest horizon ({max(config.steps)} steps): raise "
+            "--test-fraction, or use --test-fraction 0"
+        )
+    console.print(
+        f"training on {source}: {panel.steps:,} steps of 5 minutes x {panel.size} segments "
+        f"(train {split.train_end:,}, validation {split.valid_end - split.train_end:,}, "
+        f"test {panel.steps - split.valid_end:,})",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    began = time.perf_counter()
+    with _progress() as progress:
+        model, results = training.train(panel, config, split, _stage_progress(progress))
+    train_seconds = time.perf_counter() - began
+    test = held_out_scores(results, split, config.steps, panel.steps, config) if has_test else None
+    registry = ModelRegistry(settings.registry_path)
+    record = register_trained(
+        registry,
+        model,
+        results,
+        source=source,
+        panel=panel,
+        split=split,
+        config=config,
+        seed=seed,
+        train_seconds=train_seconds,
+        test=test,
+        promote=registry.active() is None if promote is None else promote,
+    )
+    out = _stdout()
+    out.print(_training_table(results, test, record.version))
+    state = "promoted" if record.promoted else "not promoted"
+    out.print(
+        f"registered {record.version} ({state}) in {registry.root}, "
+        f"trained in {train_seconds:.1f} s",
+        markup=False,
+    )
+
+
+def _dataset_names(data: Path, names: Sequence[str] | None) -> list[str]:
+    wanted = [n.strip() for item in names or () for n in item.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in KNOWN_DATASETS]
+    if unknown:
+        _fail(
+            f"unknown dataset {', '.join(unknown)}: the known ones are {', '.join(KNOWN_DATASETS)}"
+        )
+    if wanted:
+        for name in wanted:
+            if not (data / name).is_dir():
+                _fail(f"dataset {name}: no folder {data / name}")
+        return list(dict.fromkeys(wanted))
+    present = [n for n in KNOWN_DATASETS if (data / n).is_dir()]
+    if not present:
+        _fail(f"none of the known datasets ({', '.join(KNOWN_DATASETS)}) is in {data}")
+    return present
+
+
+def _evaluation_table(title: str, rows: list[ResultRow], tgcn: bool) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("model", "quantity", "horizon (min)", "MAE", "RMSE", "MAPE %"):
+        table.add_column(name, justify="left" if name in ("model", "quantity") else "right")
+    if tgcn:
+        table.add_column("Accuracy", justify="right")
+    for name in ("80 % coverage", "train s", "score s"):
+        table.add_column(name, justify="right")
+    quantities = list(dict.fromkeys(r.quantity for r in rows))
+    models = list(dict.fromkeys(r.model for r in rows))
+    ordered = sorted(
+        rows, key=lambda r: (quantities.index(r.quantity), r.horizon_min, models.index(r.model))
+    )
+    previous: tuple[str, int] | None = None
+    for r in ordered:
+        if previous is not None and previous != (r.quantity, r.horizon_min):
+            table.add_section()
+        previous = (r.quantity, r.horizon_min)
+        cells = [
+            f"{r.model} ✓" if r.chosen else r.model,
+            r.quantity,
+            str(r.horizon_min),
+            _num(r.mae),
+            _num(r.rmse),
+            _num(r.mape),
+        ]
+        if tgcn:
+            cells.append(_num(r.accuracy, 4))
+        cells += [
+            _num(r.coverage * 100, 1),
+            _num(r.train_seconds, 1),
+            _num(r.score_seconds, 2),
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def _json_rows(rows: list[ResultRow]) -> bytes:
+    from dataclasses import asdict
+
+    # orjson writes NaN as null, which is what "not measured" should read as in JSON.
+    return orjson.dumps([asdict(r) for r in rows], option=orjson.OPT_INDENT_2)
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="Folder holding the dataset folders")] = SHARED_DATA,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Dataset to evaluate (los-loop, metr-la-29, pems08-partial); repeat for several "
+            "(default: every one present)"
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Keep only the first N steps of each dataset (quick runs)"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the learned model")] = 0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write every result row to this JSON file")
+    ] = None,
+) -> None:
+    """Score our models and the baselines on the published protocols of the research sets."""
+    with _clean_errors():
+        _evaluate(data, dataset, max_steps, seed, json_path)
+
+
+def _evaluate(
+    data: Path,
+    names: list[str] | None,
+    max_steps: int | None,
+    seed: int,
+    json_path: Path | None,
+) -> None:
+    from trafficcast.forecast import protocols
+    from trafficcast.forecast.models.gbm import GbmParams
+    from trafficcast.forecast.sources import panel_from_dataset
+    from trafficcast.forecast.training import TrainConfig
+
+    settings = Settings()
+    chosen = _dataset_names(data, names)
+    out = _stdout()
+    every: list[ResultRow] = []
+    for name in chosen:
+        graph_of = protocols.GRAPH_OF.get(name)
+        links = None if graph_of is None else data / graph_of / "edges.csv"
+        panel = panel_from_dataset(data / name, settings.timezone, links)
+        if max_steps is not None and max_steps < panel.steps:
+            panel = panel.rows(0, max_steps)
+        protocol = protocols.PROTOCOLS[name]
+        config = TrainConfig(gbm=GbmParams(seed=seed))
+        with _progress() as progress:
+            rows = protocols.evaluate(
+                name, panel, protocol, config, _stage_progress(progress, f"{name} ")
+            )
+        title = f"{name}: {protocol.name} ({panel.steps:,} steps x {panel.size} sensors)"
+        out.print(_evaluation_table(title, rows, protocol.style == "tgcn"))
+        every += rows
+        if json_path is not None:
+            # Rewritten after each dataset, so a long run that fails late keeps what it scored.
+            json_path.write_bytes(_json_rows(every))
+    if json_path is not None:
+        console.print(f"wrote {len(every)} result rows to {json_path}", markup=False)
+
+
+app.add_typer(
+    cli_models.app,
+    name="models",
+    help="Trained forecasting models: list, show, promote, roll back.",
+)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="Store location; empty = duckdb file <data_dir>/trafficcast.duckdb"
     )
+    models_dir: str = Field("", description="Model registry folder; empty = <data_dir>/models")
     bus: str = Field("memory://", description="Event bus; memory:// is the in-process bus")
     bus_capacity_events: int = Field(2_000_000, gt=0, description="Bound of the in-process bus")
     window_minutes: tuple[int, ...] = Field((1, 5), description="Tumbling window sizes")
@@ -36,7 +37,7 @@ class Settings(BaseSettings):
         0, ge=0, description="Out-of-orderness tolerated before a window closes"
     )
     horizons_min: tuple[int, ...] = Field(
-        (15, 30, 45, 60), description="Forecast horizons (minutes)"
+        tuple(range(5, 61, 5)), description="Forecast horizons (minutes, multiples of 5)"
     )
     timezone: str = Field("America/Los_Angeles", description="Local time zone of the road network")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest accepted request body")
@@ -82,6 +83,13 @@ class Settings(BaseSettings):
             raise ValueError("each window must be a positive divisor of 60 minutes")
         return value
 
+    @field_validator("horizons_min")
+    @classmethod
+    def _five_minute_steps(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(v <= 0 or v % 5 or v > 24 * 60 for v in value):
+            raise ValueError("each horizon must be a positive multiple of 5 minutes, up to a day")
+        return tuple(sorted(set(value)))
+
     @property
     def database_path(self) -> str:
         if not self.database_url:
@@ -91,3 +99,7 @@ class Settings(BaseSettings):
         raise ValueError(
             f"database_url {self.database_url!r}: only duckdb:// is available in this version"
         )
+
+    @property
+    def registry_path(self) -> Path:
+        return Path(self.models_dir) if self.models_dir else self.data_dir / "models"

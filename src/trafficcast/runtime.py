@@ -7,6 +7,7 @@ and any feeds (simulator or replay). The API and the CLI both build on it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pyarrow as pa
@@ -16,6 +17,8 @@ from trafficcast.bus.base import BusFull
 from trafficcast.bus.memory import MemoryBus
 from trafficcast.config import Settings
 from trafficcast.domain.events import Limits, ValidatedBatch
+from trafficcast.forecast.live import LiveModel
+from trafficcast.forecast.registry import ModelRegistry, RegistryError, UnknownModel
 from trafficcast.live.hub import LiveHub
 from trafficcast.sources.feeds import Feed
 from trafficcast.store.duckdb_store import DuckDBStore
@@ -61,7 +64,13 @@ class Runtime:
             publish=self.hub.publish_threadsafe,
             live_interest=self.hub.interest,
         )
+        self.processor.set_links(self.store.links())
         self.processor.restore()
+        self.registry = ModelRegistry(s.registry_path)
+        self._models: dict[str, LiveModel] = {}
+        self._models_lock = threading.Lock()
+        self.model_error: str | None = None
+        self._activate_promoted()
         self.limits = Limits(
             max_speed=s.max_speed_mph, max_future_skew_ms=s.max_future_skew_s * 1000
         )
@@ -74,8 +83,44 @@ class Runtime:
         self.store.upsert_segments(segments)
         if links is not None and links.num_rows:
             self.store.upsert_links(links)
+            self.processor.set_links(self.store.links())
         self.catalog.load(segments)
         self.processor.versions.segments += 1
+
+    # models -----------------------------------------------------------------
+    def _activate_promoted(self) -> None:
+        """Serve the promoted model live; without one the interim blend runs alone."""
+        try:
+            self.processor.model = self.model("latest")
+            self.model_error = None
+        except UnknownModel:
+            self.processor.model = None
+            self.model_error = None
+        except (RegistryError, OSError, ValueError) as exc:
+            # A broken registry must not stop ingest: say so in /health and carry on.
+            log.error("could not load the promoted model: %s", exc)
+            self.model_error = str(exc)
+
+    def model(self, name: str) -> LiveModel:
+        """A registered model ready to forecast ("latest" = promoted, else newest); cached."""
+        from trafficcast.forecast.bundle import TrainedModel
+
+        record = self.registry.resolve(name)
+        with self._models_lock:
+            cached = self._models.get(record.version)
+            if cached is None:
+                trained = TrainedModel.from_registry_folder(record.path)
+                cached = LiveModel(trained, record.version, self.settings.timezone)
+                self._models[record.version] = cached
+            return cached
+
+    def promote(self, version: str) -> None:
+        self.registry.promote(version)
+        self._activate_promoted()
+
+    def rollback(self) -> None:
+        self.registry.rollback()
+        self._activate_promoted()
 
     def add_feed(self, feed: Feed) -> None:
         self.feeds.append(feed)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from trafficcast.domain.schema import (
+    ACCURACY_SCHEMA,
     ALERT_SCHEMA,
     EVENT_SCHEMA,
     PREDICTION_SCHEMA,
@@ -21,7 +22,7 @@ from trafficcast.domain.schema import (
     TIMESTAMP,
     WINDOW_SCHEMA,
 )
-from trafficcast.store.base import EventQuery, Store, SummaryQuery
+from trafficcast.store.base import AccuracyQuery, EventQuery, Store, SummaryQuery
 from trafficcast.store.duckdb_store import DuckDBStore
 
 MIN = 60_000
@@ -277,3 +278,173 @@ def test_state_round_trip(store: Store) -> None:
     assert store.get_state("max_event_ms") == "456"
     store.ping()
     assert np.isfinite(float(store.get_state("max_event_ms") or "nan"))
+
+
+# forecast accuracy --------------------------------------------------------------
+
+
+def scored_window(
+    seg: str, end: int, speed: float | None, volume: float | None, updated: int = T0
+) -> pa.Table:
+    """One 5-minute window ending at `end` (the target_time forecasts name)."""
+    return pa.Table.from_arrays(
+        [
+            pa.array([seg]),
+            pa.array([5], pa.int32()),
+            ts([end - 5 * MIN]),
+            ts([end]),
+            pa.array([speed], pa.float64()),
+            pa.array([speed], pa.float64()),
+            pa.array([volume], pa.float64()),
+            pa.array([5.0]),
+            pa.array([10], pa.int64()),
+            pa.array([1.0]),
+            pa.array(["C"]),
+            ts([updated]),
+        ],
+        schema=WINDOW_SCHEMA,
+    )
+
+
+def forecast(
+    seg: str,
+    target: int,
+    horizon: int,
+    speed: float,
+    band: tuple[float, float] | None = None,
+    volume: float | None = None,
+    model: str = "m",
+) -> pa.Table:
+    issued = target - horizon * MIN
+    lower, upper = band if band is not None else (None, None)
+    return pa.Table.from_arrays(
+        [
+            pa.array([f"{seg}@{issued}/{model}"]),
+            pa.array([seg]),
+            ts([issued]),
+            pa.array([horizon], pa.int32()),
+            ts([target]),
+            pa.array([speed], pa.float64()),
+            pa.array([lower], pa.float64()),
+            pa.array([upper], pa.float64()),
+            pa.array([volume], pa.float64()),
+            pa.array([None], pa.float64()),
+            pa.array([None], pa.float64()),
+            pa.array([0.8]),
+            pa.array([model]),
+        ],
+        schema=PREDICTION_SCHEMA,
+    )
+
+
+def load_scored_history(store: Store) -> None:
+    """Forecasts of segment "a" with known errors around the 09:00 bucket boundary.
+
+    Bucket 08:00 (T0), model m, horizon 15: errors +10 (actual 40) and -6
+    (actual 40, after the window's correction); bucket 09:00: error +10.
+    """
+    five, fifty_five, sixty = T0 + 5 * MIN, T0 + 55 * MIN, T0 + 60 * MIN
+    store.insert_windows(
+        pa.concat_tables(
+            [
+                scored_window("a", five, 40.0, 100.0),
+                scored_window("a", fifty_five, 20.0, None),  # corrected below
+                scored_window("a", sixty, 50.0, 80.0),
+                scored_window("a", T0 + 65 * MIN, None, None),  # no readings: not scored
+            ]
+        )
+    )
+    # A late event re-emits the 08:55 window with a corrected speed.
+    store.upsert_windows(scored_window("a", fifty_five, 40.0, None, updated=T0 + 61 * MIN))
+    first = forecast("a", five, 15, 50.0, band=(45.0, 55.0), volume=90.0)
+    store.insert_predictions(
+        pa.concat_tables(
+            [
+                first,
+                forecast("a", five, 30, 40.0, band=(35.0, 45.0), volume=100.0),
+                forecast("a", fifty_five, 15, 34.0, band=(30.0, 45.0), volume=12.0),
+                forecast("a", sixty, 15, 60.0),
+                forecast("a", T0 + 65 * MIN, 15, 60.0),
+                forecast("a", T0 + 70 * MIN, 15, 60.0),  # its window has not closed
+                forecast("a", five, 15, 41.0, model="m2"),
+            ]
+        )
+    )
+    store.insert_predictions(first)  # the same issue written again
+
+
+def test_forecast_accuracy_scores_newest_windows_per_bucket(store: Store) -> None:
+    load_scored_history(store)
+    table = store.forecast_accuracy(AccuracyQuery(T0, T0 + 2 * 60 * MIN))
+    assert table.schema == ACCURACY_SCHEMA
+    rows = table.to_pylist()
+    keys = [
+        (int(r["bucket_start"].timestamp() * 1000), r["model_version"], r["horizon_minutes"])
+        for r in rows
+    ]
+    assert keys == [(T0, "m", 15), (T0, "m", 30), (T0, "m2", 15), (T0 + 60 * MIN, "m", 15)]
+    m15, m30, m2, later = rows
+    assert m15["n"] == 2  # the issue written twice counts once
+    assert m15["speed_mae"] == pytest.approx(8.0)
+    assert m15["speed_rmse"] == pytest.approx(np.sqrt((10.0**2 + 6.0**2) / 2))
+    assert m15["speed_mape"] == pytest.approx((10 / 40 + 6 / 40) / 2 * 100)
+    assert m15["speed_bias"] == pytest.approx(2.0)
+    assert m15["speed_coverage"] == pytest.approx(0.5)  # 40 is outside [45, 55], inside [30, 45]
+    assert m15["volume_mae"] == pytest.approx(10.0)  # the 08:55 window has no volume
+    assert (m30["n"], m30["speed_mae"], m30["speed_bias"]) == (1, 0.0, 0.0)
+    assert m30["speed_coverage"] == 1.0
+    assert (m2["n"], m2["speed_mae"], m2["speed_bias"]) == (1, pytest.approx(1.0), 1.0)
+    assert m2["speed_coverage"] is None  # no band
+    assert later["n"] == 1
+    assert later["speed_mae"] == pytest.approx(10.0)
+    assert later["speed_mape"] == pytest.approx(20.0)
+    assert later["speed_coverage"] is None
+    assert later["volume_mae"] is None  # no volume forecast
+
+
+def test_forecast_accuracy_range_is_half_open_on_target_time(store: Store) -> None:
+    load_scored_history(store)
+    # [08:05, 09:00): 08:05 is in, the 09:00 target is out.
+    table = store.forecast_accuracy(AccuracyQuery(T0 + 5 * MIN, T0 + 60 * MIN, model_version="m"))
+    rows = table.to_pylist()
+    assert [(r["horizon_minutes"], r["n"]) for r in rows] == [(15, 2), (30, 1)]
+    # (08:05, 09:00]: only the corrected 08:55 forecast and the 09:00 one.
+    table = store.forecast_accuracy(
+        AccuracyQuery(T0 + 5 * MIN + 1, T0 + 60 * MIN + 1, model_version="m")
+    )
+    rows = table.to_pylist()
+    assert [r["n"] for r in rows] == [1, 1]
+    assert rows[0]["speed_bias"] == pytest.approx(-6.0)
+    assert store.forecast_accuracy(AccuracyQuery(T0 + 6 * MIN, T0 + 6 * MIN)).num_rows == 0
+
+
+def test_forecast_accuracy_filters_and_epoch_aligned_buckets(store: Store) -> None:
+    load_scored_history(store)
+    store.insert_windows(scored_window("b", T0 + 5 * MIN, 10.0, 5.0))
+    store.insert_predictions(forecast("b", T0 + 5 * MIN, 15, 30.0, model="m2"))
+    only_m2 = store.forecast_accuracy(
+        AccuracyQuery(T0, T0 + 2 * 60 * MIN, model_version="m2")
+    ).to_pylist()
+    assert [(r["n"], r["speed_mae"]) for r in only_m2] == [(2, pytest.approx(10.5))]
+    only_b = store.forecast_accuracy(
+        AccuracyQuery(T0, T0 + 2 * 60 * MIN, segment_id="b")
+    ).to_pylist()
+    assert [(r["model_version"], r["n"], r["speed_bias"]) for r in only_b] == [("m2", 1, 20.0)]
+    nothing = store.forecast_accuracy(AccuracyQuery(T0, T0 + 2 * 60 * MIN, model_version="x"))
+    assert nothing.num_rows == 0
+    assert nothing.schema == ACCURACY_SCHEMA
+    # Whole days start at UTC midnight, not at the range start.
+    daily = store.forecast_accuracy(
+        AccuracyQuery(T0, T0 + 2 * 60 * MIN, bucket_minutes=1440, model_version="m")
+    ).to_pylist()
+    midnight = T0 - T0 % (1440 * MIN)
+    assert [(int(r["bucket_start"].timestamp() * 1000), r["n"]) for r in daily] == [
+        (midnight, 3),
+        (midnight, 1),
+    ]
+    assert [r["horizon_minutes"] for r in daily] == [15, 30]
+    five_minute = store.forecast_accuracy(
+        AccuracyQuery(T0, T0 + 2 * 60 * MIN, bucket_minutes=5, model_version="m")
+    )
+    starts = five_minute.column("bucket_start").cast(pa.int64()).to_pylist()
+    assert starts == [T0 + 5 * MIN, T0 + 5 * MIN, T0 + 55 * MIN, T0 + 60 * MIN]

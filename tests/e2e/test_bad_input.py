@@ -315,8 +315,11 @@ def test_ndjson_batch_keeps_good_lines_and_names_bad_ones(
         json.dumps(good_event("S-nd", 3, coordinates={"latitude": 34.0, "longitude": -118.0})),
         "{broken",
     ]
-    r = client.post("/api/traffic/events/batch", content="\n".join(lines).encode(),
-                    headers={"Content-Type": "application/x-ndjson"})
+    r = client.post(
+        "/api/traffic/events/batch",
+        content="\n".join(lines).encode(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["accepted"] == 2

@@ -133,8 +133,8 @@ def test_replay_two_hours_of_los_loop(shared_data: Path, tmp_path: Path) -> None
 
         # 2. forecasts for every segment and horizon
         latest = store.latest_predictions(None, 100_000)
-        assert latest.num_rows == n_segments * 4
-        assert sorted(set(latest.column("horizon_minutes").to_pylist())) == [15, 30, 45, 60]
+        assert latest.num_rows == n_segments * 12
+        assert sorted(set(latest.column("horizon_minutes").to_pylist())) == list(range(5, 61, 5))
         assert set(latest.column("segment_id").to_pylist()) == set(
             dataset.segments.column("segment_id").to_pylist()
         )

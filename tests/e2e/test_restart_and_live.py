@@ -87,7 +87,7 @@ def test_restart_mid_stream_with_overlapping_resend(tmp_path: Path) -> None:
         for key, (count, mean) in expected[minutes].items():
             assert got[key][0] == count, key
             assert got[key][1] == pytest.approx(mean, rel=1e-9), key
-    assert after.store.latest_predictions(None, 10_000).num_rows == 40 * 4
+    assert after.store.latest_predictions(None, 10_000).num_rows == 40 * 12
     after.stop()
 
 

@@ -704,9 +704,15 @@ def test_ndjson_fast_path_matches_the_json_path() -> None:
     from trafficcast.domain.event_json import decode_ndjson
 
     rows = [
-        {"segment_id": f"S{i}", "timestamp": f"2026-01-05T08:0{i}:00Z", "speed": 40.0 + i,
-         "volume": i, "occupancy": None, "source": "t",
-         **({"coordinates": {"latitude": 34.0, "longitude": -118.0 - i}} if i % 2 else {})}
+        {
+            "segment_id": f"S{i}",
+            "timestamp": f"2026-01-05T08:0{i}:00Z",
+            "speed": 40.0 + i,
+            "volume": i,
+            "occupancy": None,
+            "source": "t",
+            **({"coordinates": {"latitude": 34.0, "longitude": -118.0 - i}} if i % 2 else {}),
+        }
         for i in range(6)
     ]
     now = 1_800_000_000_000

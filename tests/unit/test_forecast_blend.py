@@ -13,7 +13,8 @@ from trafficcast.domain.level_of_service import (
     level_of_service,
 )
 from trafficcast.domain.time_of_day import SLOTS_PER_DAY, WEEKDAY, WEEKEND, slots
-from trafficcast.forecast.blend import Z80, BlendForecaster, Forecasts
+from trafficcast.forecast.blend import Z80, BlendForecaster
+from trafficcast.forecast.forecasts import Forecasts
 from trafficcast.forecast.live_scoring import LiveScorer
 
 MIN = 60_000

@@ -24,10 +24,12 @@ from trafficcast.api.metrics import ApiMetrics, PipelineCollector
 from trafficcast.api.middleware import RequestContextMiddleware
 from trafficcast.api.models import EventBatchIn, EventIn
 from trafficcast.api.routes import (
+    accuracy,
     alerts,
     analytics,
     events,
     live,
+    models,
     predictions,
     segments,
     system,
@@ -70,7 +72,17 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.metrics = metrics
     app.state.cache = ResponseCache()
     install_error_handlers(app)
-    for module in (events, segments, predictions, analytics, alerts, system, live):
+    for module in (
+        events,
+        segments,
+        predictions,
+        accuracy,
+        models,
+        analytics,
+        alerts,
+        system,
+        live,
+    ):
         app.include_router(module.router)
     if runtime.settings.cors_origins:
         app.add_middleware(

@@ -110,3 +110,22 @@ class PipelineCollector(Collector):
             if value == value:
                 mae.add_metric([str(h)], value)
         yield mae
+        trend = GaugeMetricFamily(
+            "trafficcast_live_forecast_mae_trend_ratio",
+            "Recent live speed MAE over its long-run level (above 1: error rising)",
+            labels=["horizon_minutes"],
+        )
+        for h, ratio in scorer.trend().items():
+            if ratio is not None:
+                trend.add_metric([str(h)], ratio)
+        yield trend
+        live = rt.processor.model
+        info = GaugeMetricFamily(
+            "trafficcast_forecast_model_info",
+            "The model serving live forecasts (value 1)",
+            labels=["model_version", "kind"],
+        )
+        info.add_metric(
+            [live.version, live.model.kind] if live is not None else ["blend-v1", "blend"], 1.0
+        )
+        yield info

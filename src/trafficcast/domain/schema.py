@@ -122,3 +122,24 @@ ALERT_SCHEMA = pa.schema(
         pa.field("message", pa.string()),
     ]
 )
+
+# Forecast accuracy per (bucket_start, model_version, horizon_minutes): stored
+# forecasts scored against the 5-minute windows that later closed at their
+# target_time. n counts forecasts with both a predicted and an actual speed;
+# speed_mape is in percent over actuals > 0, speed_bias is mean(predicted -
+# actual) and speed_coverage the share of actuals inside [speed_lower,
+# speed_upper]. Metrics with nothing to average over are null.
+ACCURACY_SCHEMA = pa.schema(
+    [
+        pa.field("bucket_start", TIMESTAMP, nullable=False),
+        pa.field("model_version", pa.string(), nullable=False),
+        pa.field("horizon_minutes", pa.int32(), nullable=False),
+        pa.field("n", pa.int64(), nullable=False),
+        pa.field("speed_mae", pa.float64()),
+        pa.field("speed_rmse", pa.float64()),
+        pa.field("speed_mape", pa.float64()),
+        pa.field("speed_bias", pa.float64()),
+        pa.field("speed_coverage", pa.float64()),
+        pa.field("volume_mae", pa.float64()),
+    ]
+)

@@ -13,34 +13,15 @@ the live error per horizon (see live_scoring.py), with a prior until scored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
 from trafficcast.domain.time_of_day import SLOTS_PER_DAY
+from trafficcast.forecast.forecasts import Forecasts
 
 MODEL_VERSION = "blend-v1"
 Z80 = 1.2815515655446004  # two-sided 80 % normal interval
 _PROFILE_ALPHA_FLOOR = 0.2  # running mean for the first 5 days, then a 5-day EWMA
-
-
-@dataclass
-class Forecasts:
-    """Forecasts for n segments x H horizons."""
-
-    segment: npt.NDArray[np.int64]
-    issued_ms: int
-    horizons_min: npt.NDArray[np.int64]
-    target_ms: npt.NDArray[np.int64]  # end of the 5-minute window each forecast is for
-    speed: npt.NDArray[np.float64]
-    speed_lower: npt.NDArray[np.float64]
-    speed_upper: npt.NDArray[np.float64]
-    volume: npt.NDArray[np.float64]
-    volume_lower: npt.NDArray[np.float64]
-    volume_upper: npt.NDArray[np.float64]
-    confidence: npt.NDArray[np.float64]
-    model_version: str = MODEL_VERSION
 
 
 class _Profile:
@@ -187,6 +168,7 @@ class BlendForecaster:
             volume_lower=np.clip(volume - vhalf, 0.0, None),
             volume_upper=volume + vhalf,
             confidence=np.where(np.isfinite(speed), confidence, 0.0),
+            model_version=MODEL_VERSION,
         )
 
     def calibrate(

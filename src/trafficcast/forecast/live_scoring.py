@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from trafficcast.forecast.blend import Forecasts
+from trafficcast.forecast.forecasts import Forecasts
 
 _ALPHA = 0.05  # weight of one batch of scores; ~20 window closes of memory
+_SLOW_ALPHA = 0.005  # the long-run level a rise is judged against; ~17 hours of closes
+_TREND_AFTER = 24  # batches scored before a trend is reported (two hours)
 
 
 @dataclass
@@ -30,6 +32,8 @@ class LiveScorer:
         self.horizons_min = horizons_min
         h = len(horizons_min)
         self.speed_mae = np.full(h, np.nan)
+        self.speed_mae_slow = np.full(h, np.nan)
+        self.batches = np.zeros(h, dtype=np.int64)
         self.volume_rel_mae = np.full(h, np.nan)
         self.scored = np.zeros(h, dtype=np.int64)
         self._pending: dict[int, list[_Pending]] = {}
@@ -81,7 +85,12 @@ class LiveScorer:
                 for j in np.unique(p.horizon_idx):
                     sel = ok & (p.horizon_idx == j)
                     if sel.any():
-                        self.speed_mae[j] = _blend(self.speed_mae[j], float(err[sel].mean()))
+                        batch_mae = float(err[sel].mean())
+                        self.speed_mae[j] = _blend(self.speed_mae[j], batch_mae)
+                        self.speed_mae_slow[j] = _blend(
+                            self.speed_mae_slow[j], batch_mae, _SLOW_ALPHA
+                        )
+                        self.batches[j] += 1
                         self.scored[j] += int(sel.sum())
                         scored += int(sel.sum())
                     vsel = vok & (p.horizon_idx == j)
@@ -90,11 +99,20 @@ class LiveScorer:
                         self.volume_rel_mae[j] = _blend(self.volume_rel_mae[j], rel)
         return scored
 
+    def trend(self) -> dict[int, float | None]:
+        """Recent MAE over its long-run level per horizon (> 1: error rising); None too early."""
+        out: dict[int, float | None] = {}
+        for j, h in enumerate(self.horizons_min.tolist()):
+            slow = self.speed_mae_slow[j]
+            ready = self.batches[j] >= _TREND_AFTER and np.isfinite(slow) and slow > 0
+            out[h] = round(float(self.speed_mae[j] / slow), 3) if ready else None
+        return out
+
     def expire(self, before_ms: int) -> None:
         """Forget forecasts whose target passed long ago without an observation."""
         for target in [t for t in self._pending if t < before_ms]:
             del self._pending[target]
 
 
-def _blend(current: float, new: float) -> float:
-    return new if np.isnan(current) else (1 - _ALPHA) * current + _ALPHA * new
+def _blend(current: float, new: float, alpha: float = _ALPHA) -> float:
+    return new if np.isnan(current) else (1 - alpha) * current + alpha * new

@@ -56,8 +56,13 @@ def load_dataset(
     timezone: str = "America/Los_Angeles",
     start_ms: int | None = None,
     end_ms: int | None = None,
+    links_file: str | Path | None = None,
 ) -> Dataset:
-    """Load a dataset; `start_ms`/`end_ms` keep only readings in [start, end)."""
+    """Load a dataset; `start_ms`/`end_ms` keep only readings in [start, end).
+
+    The road graph is the folder's `edges.csv`, or `links_file` when given (a set
+    published without its own graph, e.g. a subset of a larger network's).
+    """
     root = Path(path)
     if not root.exists():
         raise DatasetError(f"{root}: no such file or folder")
@@ -82,7 +87,10 @@ def load_dataset(
     )
     events = validated.events.sort_by([("timestamp", "ascending"), ("segment_id", "ascending")])
     segments = _segments(root, segment_ids, events)
-    return Dataset(name, events, segments, _links(root), validated.rejected_rows)
+    if links_file is not None and not Path(links_file).is_file():
+        raise DatasetError(f"{links_file}: no such edges file")
+    links = _links(Path(links_file) if links_file is not None else _edges_file(root))
+    return Dataset(name, events, segments, links, validated.rejected_rows)
 
 
 def _long_file(root: Path) -> Path:
@@ -133,9 +141,30 @@ def _matrix(path: Path) -> tuple[pa.Array, list[str], npt.NDArray[np.float64]]:
     return table.column("timestamp").combine_chunks(), sensors, values
 
 
+def _evenly_spaced(ts_col: pa.Array, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Rows of a wide file are consecutive steps: keep them so across a DST change.
+
+    The research sets label rows with zone-less times at a fixed interval, so a
+    spring-forward day holds labels (02:00-02:55) that do not exist on the local
+    clock. Read as local time they would collapse onto one another and shift every
+    later row; the rows are consecutive measurements, so their spacing is kept.
+    """
+    if len(ts) < 3:
+        return ts
+    try:
+        naive = ts_col.cast(pa.timestamp("ms")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return ts
+    step = np.diff(np.asarray(naive, dtype=np.int64))
+    if step[0] > 0 and (step == step[0]).all():
+        even: npt.NDArray[np.int64] = ts[0] + np.arange(len(ts), dtype=np.int64) * step[0]
+        return even
+    return ts
+
+
 def _read_wide(root: Path, timezone: str) -> tuple[dict[str, object], pa.Array]:
     ts_col, sensors, speed = _matrix(root / "speed.csv")
-    ts = _times_ms(ts_col, timezone)
+    ts = _evenly_spaced(ts_col, _times_ms(ts_col, timezone))
     n_t, n_s = speed.shape
     flat_ts = np.repeat(ts, n_s)
     flat_seg = np.tile(np.arange(n_s), n_t)
@@ -246,8 +275,11 @@ def _free_flow(ids: pa.Array, events: pa.Table) -> npt.NDArray[np.float64]:
     return clipped
 
 
-def _links(root: Path) -> pa.Table:
-    edges_file = root / "edges.csv" if root.is_dir() else root.parent / "edges.csv"
+def _edges_file(root: Path) -> Path:
+    return root / "edges.csv" if root.is_dir() else root.parent / "edges.csv"
+
+
+def _links(edges_file: Path) -> pa.Table:
     if not edges_file.exists():
         return LINK_SCHEMA.empty_table()
     edges = pacsv.read_csv(

@@ -32,6 +32,26 @@ class SummaryQuery:
     window_minutes: int = 5
 
 
+@dataclass(frozen=True)
+class AccuracyQuery:
+    """Forecasts whose target_time is in [start_ms, end_ms), bucketed by target_time.
+
+    Buckets are bucket_minutes long and aligned to the Unix epoch (UTC).
+    """
+
+    start_ms: int
+    end_ms: int
+    bucket_minutes: int = 60
+    model_version: str | None = None
+    segment_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bucket_minutes < 1:
+            raise ValueError(f"bucket_minutes must be at least 1, got {self.bucket_minutes}")
+        if self.end_ms < self.start_ms:
+            raise ValueError("end_ms is before start_ms")
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached; callers answer 503 and retry later."""
 
@@ -77,6 +97,11 @@ class Store(Protocol):
     def upsert_alerts(self, alerts: pa.Table) -> None: ...
     def alerts(self, state: str | None, limit: int) -> pa.Table: ...
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]: ...
+    def forecast_accuracy(self, query: AccuracyQuery) -> pa.Table:
+        """Stored forecasts scored against the newest version of the 5-minute window
+        ending at their target_time; one row per (bucket_start, model_version,
+        horizon_minutes) in ACCURACY_SCHEMA, in that order."""
+        ...
 
     # processor checkpoint
     def get_state(self, key: str) -> str | None: ...

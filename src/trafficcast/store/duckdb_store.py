@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trafficcast.domain.schema import (
+    ACCURACY_SCHEMA,
     ALERT_SCHEMA,
     EVENT_SCHEMA,
     LATEST_READING_SCHEMA,
@@ -28,7 +29,7 @@ from trafficcast.domain.schema import (
     SEGMENT_SCHEMA,
     WINDOW_SCHEMA,
 )
-from trafficcast.store.base import EventQuery, StoreUnavailable, SummaryQuery
+from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -453,6 +454,75 @@ class DuckDBStore:
         )
         totals["incident_count"] = int(incident_count)
         return totals, by_segment
+
+    def forecast_accuracy(self, query: AccuracyQuery) -> pa.Table:
+        """Forecasts scored against the 5-minute windows that closed at their target time.
+
+        Both tables are append-only without enforced keys (decision 0006), so
+        each side is reduced to one row per key before the join: a window's
+        newest version (latest updated_at) carries the corrected actual, and a
+        forecast issue written twice must not be counted twice.
+        """
+        window_filter = ""
+        window_params: list[Any] = []
+        prediction_filter = ""
+        prediction_params: list[Any] = []
+        if query.segment_id is not None:
+            window_filter += " AND segment_id = ?"
+            window_params.append(query.segment_id)
+            prediction_filter += " AND segment_id = ?"
+            prediction_params.append(query.segment_id)
+        if query.model_version is not None:
+            prediction_filter += " AND model_version = ?"
+            prediction_params.append(query.model_version)
+        bucket_ms = query.bucket_minutes * 60_000
+        # Nulls and NaNs are excluded after deduplication: a newest window
+        # without a speed must hide its older version, not fall back to it.
+        table = self._query(
+            "WITH w AS (SELECT segment_id, window_end, mean_speed, volume "
+            "FROM window_aggregates WHERE window_minutes = 5 "
+            f"AND window_end >= epoch_ms(?) AND window_end < epoch_ms(?){window_filter} "
+            "QUALIFY row_number() OVER (PARTITION BY segment_id, window_start "
+            "ORDER BY updated_at DESC, rowid DESC) = 1), "
+            "p AS (SELECT segment_id, target_time, horizon_minutes, model_version, "
+            "predicted_speed, speed_lower, speed_upper, predicted_volume FROM predictions "
+            f"WHERE target_time >= epoch_ms(?) AND target_time < epoch_ms(?){prediction_filter} "
+            "QUALIFY row_number() OVER (PARTITION BY segment_id, issued_at, horizon_minutes, "
+            "model_version ORDER BY rowid DESC) = 1), "
+            "e AS (SELECT epoch_ms(p.target_time) AS t, p.model_version, p.horizon_minutes, "
+            "p.predicted_speed - w.mean_speed AS err, w.mean_speed AS actual, "
+            "p.speed_lower, p.speed_upper, p.predicted_volume - w.volume AS volume_err "
+            "FROM p JOIN w ON w.segment_id = p.segment_id AND w.window_end = p.target_time "
+            "WHERE NOT isnan(p.predicted_speed) AND NOT isnan(w.mean_speed)) "
+            "SELECT t - ((t % ?) + ?) % ? AS bucket_ms, model_version, horizon_minutes, "
+            "count(*)::BIGINT AS n, avg(abs(err)) AS speed_mae, "
+            "sqrt(avg(err * err)) AS speed_rmse, "
+            "avg(100 * abs(err) / actual) FILTER (WHERE actual > 0) AS speed_mape, "
+            "avg(err) AS speed_bias, "
+            "avg(CASE WHEN actual BETWEEN speed_lower AND speed_upper THEN 1.0 ELSE 0.0 END) "
+            "FILTER (WHERE NOT isnan(speed_lower) AND NOT isnan(speed_upper)) "
+            "AS speed_coverage, "
+            "avg(abs(volume_err)) FILTER (WHERE NOT isnan(volume_err)) AS volume_mae "
+            "FROM e GROUP BY ALL ORDER BY bucket_ms, model_version, horizon_minutes",
+            [
+                query.start_ms,
+                query.end_ms,
+                *window_params,
+                query.start_ms,
+                query.end_ms,
+                *prediction_params,
+                bucket_ms,
+                bucket_ms,
+                bucket_ms,
+            ],
+        )
+        return pa.Table.from_arrays(
+            [
+                table.column("bucket_ms").cast(pa.int64()).cast(ACCURACY_SCHEMA.field(0).type),
+                *(table.column(f.name).cast(f.type) for f in list(ACCURACY_SCHEMA)[1:]),
+            ],
+            schema=ACCURACY_SCHEMA,
+        )
 
     # checkpoint --------------------------------------------------------------
     def get_state(self, key: str) -> str | None:

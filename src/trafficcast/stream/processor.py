@@ -24,6 +24,7 @@ from trafficcast.bus.base import Bus
 from trafficcast.domain.level_of_service import level_of_service
 from trafficcast.domain.schema import (
     ALERT_SCHEMA,
+    LINK_SCHEMA,
     PREDICTION_SCHEMA,
     SEGMENT_SCHEMA,
     TIMESTAMP,
@@ -31,7 +32,10 @@ from trafficcast.domain.schema import (
 )
 from trafficcast.domain.time_of_day import SLOT_MINUTES, slots
 from trafficcast.encoding import arrow_rows
-from trafficcast.forecast.blend import BlendForecaster, Forecasts
+from trafficcast.forecast.blend import BlendForecaster
+from trafficcast.forecast.forecasts import Forecasts
+from trafficcast.forecast.history import RecentHistory
+from trafficcast.forecast.live import LiveModel, merge
 from trafficcast.forecast.live_scoring import LiveScorer
 from trafficcast.live.coalescer import ReadingCoalescer
 from trafficcast.live.messages import message, table_row_messages, traffic_event_messages
@@ -112,6 +116,11 @@ class StreamProcessor:
         self.recent_ids = RecentIds(horizon)
         self.forecaster = BlendForecaster(self.config.horizons_min)
         self.scorer = LiveScorer(self.forecaster.horizons_min)
+        # A trained model, when one is promoted; the blend fills what it cannot forecast.
+        self.model: LiveModel | None = None
+        self.history = RecentHistory()
+        self.links = LINK_SCHEMA.empty_table()
+        self.links_version = 0
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
         self.congestion = CongestionAlerts()
         self.stats = ProcessorStats()
@@ -174,14 +183,11 @@ class StreamProcessor:
                 dtype=np.int64,
             )
             slot, day = slots(start, self.config.timezone)
+            speed, volume = _floats(history, "mean_speed"), _floats(history, "volume")
             self.forecaster.observe(
-                seg,
-                start + FORECAST_WINDOW_MINUTES * 60_000,
-                slot,
-                day,
-                _floats(history, "mean_speed"),
-                _floats(history, "volume"),
+                seg, start + FORECAST_WINDOW_MINUTES * 60_000, slot, day, speed, volume
             )
+            self.history.observe(seg, start, speed, volume)
 
     def start(self) -> None:
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
@@ -514,10 +520,17 @@ class StreamProcessor:
         if wanted is not None:
             out.messages.append(table_row_messages(kind, _json_rows(wanted)))
 
+    def set_links(self, links: pa.Table) -> None:
+        """The road graph the trained model's neighbour features read."""
+        self.links = links
+        self.links_version += 1
+
     def _forecast(self, results: WindowResults, out: _Outbox) -> None:
         first = results.first_emission
         seg = results.segment
         start = results.window_start_ms
+        # Corrections too: a late event that changes a window changes what comes next.
+        self.history.observe(seg, start, results.mean_speed, results.volume)
         slot, day = slots(start, self.config.timezone)
         self.scorer.observe(
             seg[first],
@@ -562,7 +575,9 @@ class StreamProcessor:
         t_slot, t_day = slots(
             np.broadcast_to(target_start, (len(seg), len(h))).copy(), self.config.timezone
         )
-        forecasts = self.forecaster.forecast(seg, issued_ms, now_slot, now_day, t_slot, t_day)
+        forecasts = self._with_model(
+            self.model, self.forecaster.forecast(seg, issued_ms, now_slot, now_day, t_slot, t_day)
+        )
         self.scorer.record(forecasts)
         table = forecasts_table(forecasts, self.catalog.index.take(seg))
         out.predictions.append(table)
@@ -625,10 +640,30 @@ class StreamProcessor:
         self.stats.alerts += len(changes)
         self._queue_rows("alert", table, out)
 
+    def _with_model(self, model: LiveModel | None, blend: Forecasts) -> Forecasts:
+        if model is None:
+            return blend
+        learned = model.forecast(
+            self.history,
+            blend.segment,
+            blend.issued_ms,
+            blend.horizons_min,
+            self.catalog.index.ids,
+            self.links,
+            self.links_version,
+        )
+        return merge(learned, blend)
+
     def forecast_on_demand(
-        self, segment: int, horizons_min: npt.NDArray[np.int64]
+        self,
+        segment: int,
+        horizons_min: npt.NDArray[np.int64],
+        model: LiveModel | None,
     ) -> Forecasts | None:
-        """Forecast one segment from its last closed 5-minute window; None without data."""
+        """Forecast one segment from its last closed 5-minute window; None without data.
+
+        With `model` None the interim blend forecasts alone.
+        """
         f = self.forecaster
         if segment >= f.size or f.last_end_ms[segment] == 0:
             return None
@@ -639,7 +674,8 @@ class StreamProcessor:
         )
         target = issued + horizons_min * 60_000 - FORECAST_WINDOW_MINUTES * 60_000
         t_slot, t_day = slots(target[None, :], self.config.timezone)
-        return f.forecast(seg, issued, now_slot, now_day, t_slot, t_day, horizons_min)
+        blend = f.forecast(seg, issued, now_slot, now_day, t_slot, t_day, horizons_min)
+        return self._with_model(model, blend)
 
 
 def _prediction_messages(table: pa.Table) -> list[tuple[str, str]]:

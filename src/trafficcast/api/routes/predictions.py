@@ -20,13 +20,35 @@ from trafficcast.api.models import (
 )
 from trafficcast.api.responses import JSON
 from trafficcast.encoding import arrow_rows
-from trafficcast.forecast.blend import MODEL_VERSION
+from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
+from trafficcast.forecast.live import LiveModel
+from trafficcast.forecast.registry import RegistryError, UnknownModel
 from trafficcast.live.messages import iso, iso_times, nullable
 from trafficcast.runtime import Runtime
 from trafficcast.stream.processor import forecasts_table
 
 router = APIRouter(prefix="/api/predictions", tags=["predictions"])
-AVAILABLE_MODELS = (MODEL_VERSION,)
+
+
+def _model(runtime: Runtime, name: str) -> LiveModel | None:
+    """The model `name` selects; None = the interim blend (also `latest` before any training)."""
+    if name == BLEND_VERSION:
+        return None
+    try:
+        return runtime.model(name)
+    except UnknownModel as exc:
+        if name == "latest":
+            return None
+        raise ApiError(
+            404,
+            f"unknown model_version {name!r}; available: latest, {BLEND_VERSION}, "
+            + ", ".join(r.version for r in runtime.registry.list()[:10]),
+            details=[{"field": "model_version", "reason": "unknown model"}],
+        ) from exc
+    except RegistryError as exc:
+        raise ApiError(
+            422, str(exc), details=[{"field": "model_version", "reason": str(exc)}]
+        ) from exc
 
 
 @router.get(
@@ -64,14 +86,7 @@ async def latest(
     summary="Forecast one segment now, every 5 minutes up to horizon_minutes",
 )
 async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime)) -> JSON:
-    model = MODEL_VERSION if body.model_version == "latest" else body.model_version
-    if model not in AVAILABLE_MODELS:
-        raise ApiError(
-            404,
-            f"unknown model_version {body.model_version!r}; available: latest, "
-            + ", ".join(AVAILABLE_MODELS),
-            details=[{"field": "model_version", "reason": "unknown model"}],
-        )
+    model = await run_in_threadpool(_model, runtime, body.model_version)
     seg = runtime.catalog.index.get(body.segment_id)
     if seg is None:
         raise ApiError(
@@ -80,7 +95,7 @@ async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime
             details=[{"field": "segment_id", "reason": "unknown segment"}],
         )
     horizons = np.arange(5, body.horizon_minutes + 1, 5, dtype=np.int64)
-    forecasts = runtime.processor.forecast_on_demand(seg, horizons)
+    forecasts = await run_in_threadpool(runtime.processor.forecast_on_demand, seg, horizons, model)
     if forecasts is None:
         raise ApiError(
             409,

@@ -13,11 +13,14 @@ from starlette.responses import Response
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.models import Health
 from trafficcast.api.responses import JSON
+from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.live.messages import iso
 from trafficcast.runtime import Runtime
 
 router = APIRouter(tags=["system"])
 STALL_SECONDS = 60.0  # a busy bus with no batch processed for this long is a stall
+# Recent live error this many times its long-run level marks the model degraded.
+MAE_RISE_RATIO = 1.5
 
 
 def _database(runtime: Runtime) -> dict[str, Any]:
@@ -27,6 +30,23 @@ def _database(runtime: Runtime) -> dict[str, Any]:
     except Exception as exc:
         return {"status": "unhealthy", "error": str(exc)}
     return {"status": "healthy", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def _model(runtime: Runtime, mae: dict[str, float | None]) -> dict[str, Any]:
+    live = runtime.processor.model
+    trend = runtime.processor.scorer.trend()
+    rising = [h for h, r in trend.items() if r is not None and r > MAE_RISE_RATIO]
+    status = "degraded" if runtime.model_error is not None or rising else "healthy"
+    return {
+        "status": status,
+        "model_version": live.version if live is not None else BLEND_VERSION,
+        "model_kind": live.model.kind if live is not None else "blend",
+        **({"error": runtime.model_error} if runtime.model_error else {}),
+        "segments_forecast": int((runtime.processor.forecaster.last_end_ms > 0).sum()),
+        "live_mae_mph": mae,
+        "mae_trend": {str(h): r for h, r in trend.items()},
+        "mae_rising_horizons": rising,
+    }
 
 
 def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
@@ -74,12 +94,7 @@ def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
             "errors": stats.errors,
             **({"last_error": str(proc.failure)} if proc.failure else {}),
         },
-        "model": {
-            "status": "healthy",
-            "model_version": "blend-v1",
-            "segments_forecast": int((proc.forecaster.last_end_ms > 0).sum()),
-            "live_mae_mph": mae,
-        },
+        "model": _model(runtime, mae),
     }
     result.update({f"feed:{k}": v for k, v in feeds.items()})
     return result

@@ -1,0 +1,119 @@
+"""The model registry over HTTP: list, inspect, promote and roll back trained forecasters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from trafficcast.api.deps import get_runtime
+from trafficcast.api.errors import ApiError
+from trafficcast.api.models import ERROR_RESPONSES
+from trafficcast.api.responses import JSON
+from trafficcast.forecast.registry import ModelRecord, RegistryError, UnknownModel
+from trafficcast.runtime import Runtime
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+VERSION = Path(min_length=1, max_length=64, description="A version, or `latest`")
+
+
+class ModelSummary(BaseModel):
+    version: str
+    kind: str
+    created_at: str
+    promoted: bool
+    live: bool = Field(description="Serving the live forecasts now")
+    training_window: dict[str, Any] | None = None
+    horizons_minutes: list[int] = []
+    validation: dict[str, Any] | None = None
+    test: dict[str, Any] | None = None
+
+
+class ModelList(BaseModel):
+    models: list[ModelSummary]
+    live_model_version: str
+
+
+class ModelDetail(ModelSummary):
+    metadata: dict[str, Any]
+
+
+def _summary(runtime: Runtime, record: ModelRecord) -> dict[str, Any]:
+    live = runtime.processor.model
+    meta = record.metadata
+    return {
+        "version": record.version,
+        "kind": record.kind,
+        "created_at": record.created_at,
+        "promoted": record.promoted,
+        "live": live is not None and live.version == record.version,
+        "training_window": meta.get("training_window"),
+        "horizons_minutes": meta.get("horizons_minutes", []),
+        "validation": meta.get("validation"),
+        "test": meta.get("test"),
+    }
+
+
+def _live_version(runtime: Runtime) -> str:
+    live = runtime.processor.model
+    return live.version if live is not None else "blend-v1"
+
+
+def _registry_error(exc: RegistryError) -> ApiError:
+    status = 404 if isinstance(exc, UnknownModel) else 409
+    return ApiError(status, str(exc), details=[{"field": "version", "reason": str(exc)}])
+
+
+@router.get("", response_model=ModelList, summary="Every trained model, newest first")
+async def list_models(runtime: Runtime = Depends(get_runtime)) -> JSON:
+    records = await run_in_threadpool(runtime.registry.list)
+    return JSON(
+        {
+            "models": [_summary(runtime, r) for r in records],
+            "live_model_version": _live_version(runtime),
+        }
+    )
+
+
+@router.get(
+    "/{version}",
+    response_model=ModelDetail,
+    responses=ERROR_RESPONSES,
+    summary="One model with all its metadata",
+)
+async def show_model(version: str = VERSION, runtime: Runtime = Depends(get_runtime)) -> JSON:
+    try:
+        record = await run_in_threadpool(runtime.registry.resolve, version)
+    except RegistryError as exc:
+        raise _registry_error(exc) from exc
+    return JSON({**_summary(runtime, record), "metadata": record.metadata})
+
+
+@router.post(
+    "/{version}/promote",
+    response_model=ModelList,
+    responses=ERROR_RESPONSES,
+    summary="Serve this version live from the next window close on",
+)
+async def promote(version: str = VERSION, runtime: Runtime = Depends(get_runtime)) -> JSON:
+    try:
+        await run_in_threadpool(runtime.promote, version)
+    except RegistryError as exc:
+        raise _registry_error(exc) from exc
+    return await list_models(runtime)
+
+
+@router.post(
+    "/rollback",
+    response_model=ModelList,
+    responses=ERROR_RESPONSES,
+    summary="Serve the version promoted before the current one",
+)
+async def rollback(runtime: Runtime = Depends(get_runtime)) -> JSON:
+    try:
+        await run_in_threadpool(runtime.rollback)
+    except RegistryError as exc:
+        raise _registry_error(exc) from exc
+    return await list_models(runtime)

@@ -1,0 +1,85 @@
+"""80 % forecast intervals, calibrated on held-out residuals (split conformal, scaled).
+
+A band of fixed width would be too wide on a calm night and too narrow in a
+breakdown, so each residual is divided by a local scale — the spread of the
+segment's last hour, floored — and the 10th and 90th percentiles of those
+scaled residuals, per horizon, are taken on the validation slice. A forecast's
+interval is then [f + q10 * scale, f + q90 * scale]: asymmetric where errors
+are (speeds fall faster than they recover), and its coverage on unseen data
+is close to 80 % whenever validation resembles it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+LOWER_Q, UPPER_Q = 0.10, 0.90
+
+
+def local_scale(std: npt.NDArray[np.floating], floor: float) -> npt.NDArray[np.float64]:
+    s = np.where(np.isfinite(std), std, floor).astype(np.float64)
+    out: npt.NDArray[np.float64] = np.sqrt(s * s + floor * floor)
+    return out
+
+
+@dataclass
+class IntervalCalibration:
+    floor: float
+    lower: npt.NDArray[np.float64]  # (H,) scaled-residual quantile per horizon
+    upper: npt.NDArray[np.float64]
+
+    @classmethod
+    def fit(
+        cls,
+        actual: npt.NDArray[np.floating],
+        predicted: npt.NDArray[np.floating],
+        std: npt.NDArray[np.floating],
+    ) -> IntervalCalibration:
+        """`actual`/`predicted` (R, N, H), `std` (R, N): validation rows."""
+        finite = std[np.isfinite(std)]
+        floor = max(float(np.median(finite)) if len(finite) else 1.0, 1e-3)
+        scale = local_scale(std, floor)[..., None]
+        z = (actual - predicted) / scale
+        h = actual.shape[-1]
+        lower = np.zeros(h)
+        upper = np.zeros(h)
+        for j in range(h):
+            zj = z[..., j][np.isfinite(z[..., j])]
+            if len(zj):
+                lower[j], upper[j] = np.quantile(zj, [LOWER_Q, UPPER_Q])
+        return cls(floor, lower, upper)
+
+    def apply(
+        self, predicted: npt.NDArray[np.floating], std: npt.NDArray[np.floating]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(lower, upper) bands for `predicted` (..., H) given each row's `std` (...)."""
+        scale = local_scale(std, self.floor)[..., None]
+        lo = np.clip(predicted + self.lower * scale, 0.0, None)
+        hi = np.clip(predicted + self.upper * scale, 0.0, None)
+        return lo, hi
+
+    def to_json(self) -> dict[str, Any]:
+        return {"floor": self.floor, "lower": self.lower.tolist(), "upper": self.upper.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IntervalCalibration:
+        return cls(float(data["floor"]), np.array(data["lower"]), np.array(data["upper"]))
+
+
+def confidence(
+    predicted: npt.NDArray[np.floating],
+    lower: npt.NDArray[np.floating],
+    upper: npt.NDArray[np.floating],
+) -> npt.NDArray[np.float64]:
+    """1 / (1 + band width relative to the forecast): 1 = certain, toward 0 = unknown.
+
+    A 60 mph forecast with a 6 mph band scores 0.91; 20 mph with a 20 mph band 0.5.
+    """
+    width = np.asarray(upper - lower, dtype=np.float64)
+    rel = width / np.maximum(np.abs(np.asarray(predicted, dtype=np.float64)), 1.0)
+    out: npt.NDArray[np.float64] = np.where(np.isfinite(rel), 1.0 / (1.0 + rel), 0.0)
+    return out

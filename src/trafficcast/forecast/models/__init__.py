@@ -1,0 +1,1 @@
+"""Point forecasters: baselines and the learned model, behind one small interface."""

@@ -1,0 +1,72 @@
+"""The two baselines every learned model must beat: persistence and the usual profile."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trafficcast.forecast.features import FeatureContext
+from trafficcast.forecast.models.base import Progress
+
+
+class Persistence:
+    """Tomorrow is today: the newest reading of the last hour, for every horizon."""
+
+    kind = "persistence"
+
+    def fit(
+        self,
+        ctx: FeatureContext,
+        train_t: npt.NDArray[np.int64],
+        valid_t: npt.NDArray[np.int64],
+        steps: Sequence[int],
+        progress: Progress | None = None,
+    ) -> None:
+        if progress is not None:
+            progress(1, 1)
+
+    def predict(
+        self, ctx: FeatureContext, t_idx: npt.NDArray[np.int64], steps: Sequence[int]
+    ) -> npt.NDArray[np.float32]:
+        _, base = ctx.base_features(t_idx)
+        # No reading in the last hour: the usual value now stands in for the last one.
+        base = np.where(np.isfinite(base), base, ctx.usual(t_idx))
+        out: npt.NDArray[np.float32] = np.repeat(base[..., None], len(steps), axis=-1)
+        return out
+
+    def save(self, folder: Path, prefix: str) -> dict[str, Any]:
+        return {}
+
+
+class HistoricalProfile:
+    """The segment's usual value for the target's day type and time; persistence without one."""
+
+    kind = "profile"
+
+    def fit(
+        self,
+        ctx: FeatureContext,
+        train_t: npt.NDArray[np.int64],
+        valid_t: npt.NDArray[np.int64],
+        steps: Sequence[int],
+        progress: Progress | None = None,
+    ) -> None:
+        if progress is not None:
+            progress(1, 1)
+
+    def predict(
+        self, ctx: FeatureContext, t_idx: npt.NDArray[np.int64], steps: Sequence[int]
+    ) -> npt.NDArray[np.float32]:
+        _, base = ctx.base_features(t_idx)
+        out = np.empty((*base.shape, len(steps)), dtype=np.float32)
+        for j, h in enumerate(steps):
+            usual = ctx.profiles.at(ctx.day[t_idx + h], ctx.slot[t_idx + h])
+            out[..., j] = np.where(np.isfinite(usual), usual, base)
+        return out
+
+    def save(self, folder: Path, prefix: str) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,225 @@
+"""Put a freshly trained model into the registry with the record of how it came to be.
+
+The metadata answers, without loading the model: what it was trained on (window,
+source, seed, parameters), how it was chosen (every candidate's validation MAE),
+how good it is (validation and held-out test error per horizon, interval coverage)
+and which files hold it (the manifest `TrainedModel.load` reads back).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trafficcast.forecast import metrics
+from trafficcast.forecast.bundle import STD_COLUMN, TrainedModel
+from trafficcast.forecast.features import FEATURES, FeatureContext
+from trafficcast.forecast.intervals import IntervalCalibration
+from trafficcast.forecast.models.base import PointModel
+from trafficcast.forecast.models.gbm import GradientBoosting
+from trafficcast.forecast.panel import STEP_MINUTES, STEP_MS, Panel
+from trafficcast.forecast.registry import ModelRecord, ModelRegistry, RegistryError
+from trafficcast.forecast.training import (
+    BASELINES,
+    QuantityResult,
+    Split,
+    TrainConfig,
+    TrainingError,
+    horizons_minutes,
+    make_model,
+)
+
+Scores = dict[str, dict[str, float]]  # metric -> horizon minutes (as text) -> value
+
+
+def iso_utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def by_horizon(values: Mapping[int, float]) -> dict[str, float]:
+    """{step: value} as {"minutes": value}, leaving out what is not a finite number.
+
+    model.json is strict JSON, so a horizon that could not be scored is absent, not NaN.
+    """
+    return {
+        str(step * STEP_MINUTES): float(v) for step, v in sorted(values.items()) if math.isfinite(v)
+    }
+
+
+def score(
+    ctx: FeatureContext,
+    model: PointModel,
+    t_idx: npt.NDArray[np.int64],
+    steps: Sequence[int],
+    calibration: IntervalCalibration | None = None,
+) -> Scores:
+    """MAE and RMSE of `model` forecasting from rows `t_idx`, per horizon; with a
+    calibration also the coverage of its 80 % interval."""
+    pred = model.predict(ctx, t_idx, steps)
+    actual = np.stack([ctx.values[t_idx + h] for h in steps], axis=-1)
+    per_step = list(enumerate(steps))
+    out: Scores = {
+        "mae": by_horizon({h: metrics.mae(actual[..., j], pred[..., j]) for j, h in per_step}),
+        "rmse": by_horizon({h: metrics.rmse(actual[..., j], pred[..., j]) for j, h in per_step}),
+    }
+    if calibration is not None:
+        x, _ = ctx.base_features(t_idx)
+        lo, hi = calibration.apply(pred, x[..., STD_COLUMN])
+        out["coverage"] = by_horizon(
+            {h: metrics.coverage(actual[..., j], lo[..., j], hi[..., j]) for j, h in per_step}
+        )
+    return out
+
+
+def forecast_rows(start: int, stop: int, steps: Sequence[int]) -> npt.NDArray[np.int64]:
+    """The "now" rows in [start, stop) whose every target still lies before `stop`."""
+    return np.arange(start, stop - max(steps), dtype=np.int64)
+
+
+def validation_scores(result: QuantityResult, split: Split, steps: Sequence[int]) -> Scores:
+    """The chosen model on the validation rows training chose and calibrated it on.
+
+    Coverage here is in-sample for the calibration, so close to 80 % by construction;
+    the test coverage is the honest one.
+    """
+    rows = forecast_rows(split.train_end, split.valid_end, steps)
+    chosen = result.chosen
+    return score(result.ctx, chosen.model, rows, steps, chosen.calibration)
+
+
+def held_out_scores(
+    results: Mapping[str, QuantityResult],
+    split: Split,
+    steps: Sequence[int],
+    end: int,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """Scores on the held-out rows [split.valid_end, end): the chosen model in the shape
+    of the validation scores, plus both baselines under "baselines" for comparison.
+
+    Training read nothing from these rows; the feature context still covers them because
+    it was built on the whole panel (features read history only, profiles the training rows).
+    """
+    rows = forecast_rows(split.valid_end, end, steps)
+    if len(rows) == 0:
+        raise TrainingError(
+            f"the test slice ({end - split.valid_end} steps) is shorter than the longest "
+            f"horizon ({max(steps)} steps)"
+        )
+    out: dict[str, Any] = {}
+    for quantity, result in results.items():
+        chosen = result.chosen
+        scores: dict[str, Any] = dict(
+            score(result.ctx, chosen.model, rows, steps, chosen.calibration)
+        )
+        fitted = {c.kind: c.model for c in result.candidates}
+        # Baselines learn nothing, so one that was not a candidate is scored unfitted.
+        scores["baselines"] = {
+            kind: score(result.ctx, fitted.get(kind) or make_model(kind, config), rows, steps)
+            for kind in BASELINES
+        }
+        out[quantity] = scores
+    return out
+
+
+def _chosen_gbm(model: TrainedModel) -> GradientBoosting | None:
+    for q in model.quantities.values():
+        if isinstance(q.model, GradientBoosting):
+            return q.model
+    return None
+
+
+def _strict_json(manifest: dict[str, Any]) -> dict[str, Any]:
+    # The registry checks metadata before write() runs, so the manifest made inside it
+    # is checked here, to fail as a RegistryError naming the cause rather than deep in json.
+    try:
+        json.dumps(manifest, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"the model's manifest is not strict JSON: {exc}") from exc
+    return manifest
+
+
+def build_metadata(
+    model: TrainedModel,
+    results: Mapping[str, QuantityResult],
+    *,
+    source: str,
+    panel: Panel,
+    split: Split,
+    seed: int,
+    train_seconds: float,
+    test: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Everything register_trained records except the artifacts manifest."""
+    steps = model.steps
+    gbm = _chosen_gbm(model)
+    metadata: dict[str, Any] = {
+        "features": [FEATURES[i] for i in gbm.params.columns()] if gbm is not None else [],
+        "horizons_minutes": horizons_minutes(steps),
+        "quantities": list(model.quantities),
+        # What the model learned from: training and validation rows; test rows come after.
+        "training_window": {
+            "start": iso_utc(panel.start_ms),
+            "end": iso_utc(panel.start_ms + split.valid_end * STEP_MS),
+            "steps": split.valid_end,
+            "segments": panel.size,
+        },
+        "source": source,
+        "seed": seed,
+        "validation": {q: validation_scores(r, split, steps) for q, r in results.items()},
+        "candidates": {
+            q: {c.kind: {"mae": by_horizon(c.validation_mae)} for c in r.candidates}
+            for q, r in results.items()
+        },
+        "train_seconds": round(float(train_seconds), 3),
+    }
+    if gbm is not None:
+        metadata["params"] = asdict(gbm.params)
+    if test is not None:
+        metadata["test"] = test
+    return metadata
+
+
+def register_trained(
+    registry: ModelRegistry,
+    model: TrainedModel,
+    results: Mapping[str, QuantityResult],
+    *,
+    source: str,
+    panel: Panel,
+    split: Split,
+    config: TrainConfig,
+    seed: int,
+    train_seconds: float,
+    test: dict[str, Any] | None,
+    promote: bool,
+) -> ModelRecord:
+    """Save `model` as a new registry version with its metadata; promote it if asked."""
+    if tuple(config.steps) != tuple(model.steps):
+        raise RegistryError(
+            f"the model forecasts steps {model.steps}, the config says {config.steps}"
+        )
+    metadata = build_metadata(
+        model,
+        results,
+        source=source,
+        panel=panel,
+        split=split,
+        seed=seed,
+        train_seconds=train_seconds,
+        test=test,
+    )
+
+    def write(folder: Path) -> None:
+        # The registry writes model.json after this returns, so the manifest still gets in.
+        metadata["artifacts"] = _strict_json(model.save(folder))
+
+    return registry.register(model.kind, metadata, write, promote=promote)
