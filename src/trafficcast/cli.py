@@ -121,22 +121,33 @@ def demo(
     history_hours: Annotated[
         float, typer.Option(help="Simulated history to load at start, so forecasts show at once")
     ] = 6.0,
-    keep: Annotated[bool, typer.Option(help="Keep the previous demo database")] = False,
+    train_days: Annotated[
+        float,
+        typer.Option(
+            help="Simulator: train a forecasting model on this many days of simulated history "
+            "in the background, then serve it (0 = interim forecaster only)"
+        ),
+    ] = 7.0,
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo database and models")] = False,
     host: Host = None,
     port: Port = None,
     data_dir: DataDir = None,
 ) -> None:
     """One process: a live source (simulator or replay), processing, forecasts, API and map."""
+    import shutil
+
     from trafficcast.runtime import Runtime
 
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
-    name = "demo-replay.duckdb" if replay else "demo-simulator.duckdb"
-    settings.database_url = f"duckdb://{settings.data_dir / name}"
+    name = "demo-replay" if replay else "demo-simulator"
+    settings.database_url = f"duckdb://{settings.data_dir / name}.duckdb"
+    settings.models_dir = str(settings.data_dir / f"{name}-models")
     if not keep:
         # Each demo starts clean: event time restarts with the source.
         for suffix in ("", ".wal"):
             Path(settings.database_path + suffix).unlink(missing_ok=True)
+        shutil.rmtree(settings.registry_path, ignore_errors=True)
     runtime = Runtime(settings)
     if replay is not None:
         try:
@@ -150,12 +161,19 @@ def demo(
     else:
         sim = Simulator(SimulatorConfig(n_segments=segments, seed=seed))
         runtime.register_segments(sim.segments, sim.links)
-        runtime.add_feed(
-            SimulatorFeed(
-                runtime.bus, sim, speed=1.0 if speed is None else speed, history_hours=history_hours
-            )
+        sim_feed = SimulatorFeed(
+            runtime.bus, sim, speed=1.0 if speed is None else speed, history_hours=history_hours
         )
+        runtime.add_feed(sim_feed)
         what = f"simulating {segments} segments (seed {seed})"
+        if train_days > 0 and runtime.processor.model is None:
+            from trafficcast.demo_model import train_in_background
+
+            # Its own simulator: the same data, no state shared with the live feed's.
+            train_in_background(
+                runtime, Simulator(sim.config), sim_feed.history_start_ms, train_days, seed
+            )
+            what += f"; training a forecaster on {train_days:g} simulated days in the background"
     if replay is not None:
         runtime.add_feed(feed)
     console.print(f"[bold]trafficcast {__version__}[/] demo: {what}")

@@ -28,6 +28,10 @@ from trafficcast.stream.processor import ProcessorConfig, StreamProcessor
 log = logging.getLogger(__name__)
 
 
+class ModelLoadError(RegistryError):
+    """A registered model whose files cannot be loaded (missing, corrupt, unknown kind)."""
+
+
 class IngestStats:
     def __init__(self) -> None:
         self.accepted = 0
@@ -109,16 +113,24 @@ class Runtime:
         with self._models_lock:
             cached = self._models.get(record.version)
             if cached is None:
-                trained = TrainedModel.from_registry_folder(record.path)
+                try:
+                    trained = TrainedModel.from_registry_folder(record.path)
+                except Exception as exc:  # missing files, a bad manifest, a corrupt booster
+                    raise ModelLoadError(
+                        f"model {record.version} cannot be loaded: {type(exc).__name__}: {exc}"
+                    ) from exc
                 cached = LiveModel(trained, record.version, self.settings.timezone)
                 self._models[record.version] = cached
             return cached
 
     def promote(self, version: str) -> None:
+        # Loaded first: a model that cannot serve is refused before the registry points at it.
+        self.model(version)
         self.registry.promote(version)
         self._activate_promoted()
 
     def rollback(self) -> None:
+        self.model(self.registry.rollback_target().version)  # refused if it cannot serve
         self.registry.rollback()
         self._activate_promoted()
 

@@ -12,14 +12,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trafficcast.forecast.features import BASE_FEATURES, FeatureContext
+from trafficcast.forecast.features import FeatureContext
 from trafficcast.forecast.intervals import IntervalCalibration, confidence
 from trafficcast.forecast.models.base import PointModel
 from trafficcast.forecast.models.baselines import HistoricalProfile, Persistence
 from trafficcast.forecast.models.gbm import GradientBoosting
 from trafficcast.forecast.profiles import Profiles
-
-STD_COLUMN = BASE_FEATURES.index("std")
 
 
 @dataclass
@@ -43,7 +41,7 @@ class QuantityModel:
     ) -> QuantityForecast:
         value = self.model.predict(ctx, t_idx, steps)
         x, _ = ctx.base_features(t_idx)
-        lo, hi = self.calibration.apply(value, x[..., STD_COLUMN])
+        lo, hi = self.calibration.apply(value, self.calibration.signal(x))
         return QuantityForecast(value, lo, hi, confidence(value, lo, hi))
 
 

@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 
 from trafficcast.forecast import metrics
-from trafficcast.forecast.bundle import STD_COLUMN
 from trafficcast.forecast.features import INPUT_STEPS
 from trafficcast.forecast.models.base import PointModel
 from trafficcast.forecast.panel import STEP_MINUTES, Panel
@@ -123,7 +122,7 @@ def evaluate(
             lo = hi = np.full_like(pred, np.nan, dtype=np.float64)
             if is_chosen:
                 x, _ = ctx.base_features(test_t)
-                lo, hi = chosen.calibration.apply(pred, x[..., STD_COLUMN])
+                lo, hi = chosen.calibration.apply(pred, chosen.calibration.signal(x))
             for p in protocol.report_steps:
                 t = _windows(protocol, test_t, panel.steps, p)
                 pos = np.searchsorted(test_t, t)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trafficcast.forecast import metrics
-from trafficcast.forecast.bundle import STD_COLUMN, TrainedModel
+from trafficcast.forecast.bundle import TrainedModel
 from trafficcast.forecast.features import FEATURES, FeatureContext
 from trafficcast.forecast.intervals import IntervalCalibration
 from trafficcast.forecast.models.base import PointModel
@@ -72,7 +72,7 @@ def score(
     }
     if calibration is not None:
         x, _ = ctx.base_features(t_idx)
-        lo, hi = calibration.apply(pred, x[..., STD_COLUMN])
+        lo, hi = calibration.apply(pred, calibration.signal(x))
         out["coverage"] = by_horizon(
             {h: metrics.coverage(actual[..., j], lo[..., j], hi[..., j]) for j, h in per_step}
         )

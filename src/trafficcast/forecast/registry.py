@@ -218,6 +218,16 @@ class ModelRegistry:
         Rollbacks walk back through the promotion history: promoting a, b, c and then
         rolling back twice makes a active again. Versions whose folder is gone are skipped.
         """
+        current, target = self._rollback_target()
+        self._set_active(target)
+        self._log({"action": "rollback", "version": target, "previous": current})
+        return self.get(target)
+
+    def rollback_target(self) -> ModelRecord:
+        """The version `rollback` would re-promote, without changing anything."""
+        return self.get(self._rollback_target()[1])
+
+    def _rollback_target(self) -> tuple[str, str]:
         current = self._active_version()
         if current is None:
             raise RegistryError("no model is promoted, so there is nothing to roll back")
@@ -228,10 +238,7 @@ class ModelRegistry:
             raise RegistryError(
                 f"nothing to roll back to: {current} is the only version promoted so far"
             )
-        target = stack[-1]
-        self._set_active(target)
-        self._log({"action": "rollback", "version": target, "previous": current})
-        return self.get(target)
+        return current, stack[-1]
 
     # ---- reading -----------------------------------------------------------------------
 

@@ -34,9 +34,21 @@ def panel_from_dataset(
 ) -> Panel:
     """The panel of a recorded dataset; columns keep the dataset's sensor order."""
     dataset = load_dataset(path, timezone=timezone, links_file=links_file)
-    events = dataset.events
-    if events.num_rows == 0:
+    if dataset.events.num_rows == 0:
         raise PanelError(f"{path}: the dataset holds no readings")
+    return panel_from_events(
+        dataset.events,
+        dataset.segments.column("segment_id").combine_chunks(),
+        dataset.links,
+        timezone,
+        str(path),
+    )
+
+
+def panel_from_events(
+    events: pa.Table, segment_ids: pa.Array, links: pa.Table, timezone: str, what: str = "events"
+) -> Panel:
+    """The panel of raw events (EVENT_SCHEMA); columns in the order of `segment_ids`."""
     ts = np.asarray(events.column("timestamp").cast(pa.int64()).to_numpy(), dtype=np.int64)
     step = pa.array(ts // STEP_MS * STEP_MS)
     # Readings finer than 5 minutes (the simulator's every 30 s, long-form logs) become one
@@ -59,15 +71,15 @@ def panel_from_dataset(
         .aggregate([("speed", "mean"), ("volume", "sum")])
     )
     volume = np.asarray(cells.column("volume_sum").to_numpy(), dtype=np.float64)
-    _check_size(cells.column("step"), len(dataset.segments), f"{path}")
+    _check_size(cells.column("step"), len(segment_ids), what)
     return Panel.from_readings(
         cells.column("segment_id"),
         np.asarray(cells.column("step").to_numpy(), dtype=np.int64),
         np.asarray(cells.column("speed_mean").to_numpy(), dtype=np.float64),
         volume if np.isfinite(volume).any() else None,
-        dataset.links,
+        links,
         timezone,
-        segment_ids=dataset.segments.column("segment_id").combine_chunks(),
+        segment_ids=segment_ids,
     )
 
 

@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from trafficcast.forecast import metrics
-from trafficcast.forecast.bundle import STD_COLUMN, QuantityModel, TrainedModel
-from trafficcast.forecast.features import FeatureContext
-from trafficcast.forecast.intervals import IntervalCalibration
+from trafficcast.forecast.bundle import QuantityModel, TrainedModel
+from trafficcast.forecast.features import BASE_FEATURES, FeatureContext
+from trafficcast.forecast.intervals import SCALE_FEATURE, IntervalCalibration
 from trafficcast.forecast.models.base import PointModel
 from trafficcast.forecast.models.baselines import HistoricalProfile, Persistence
 from trafficcast.forecast.models.gbm import GbmParams, GradientBoosting
@@ -138,7 +138,10 @@ def fit_quantity(
         )
     best = min(results, key=lambda r: r.mean_mae)
     x, _ = ctx.base_features(valid_t)
-    calibration = IntervalCalibration.fit(actual, predictions[best.kind], x[..., STD_COLUMN])
+    feature = SCALE_FEATURE[quantity]
+    calibration = IntervalCalibration.fit(
+        actual, predictions[best.kind], np.abs(x[..., BASE_FEATURES.index(feature)]), feature
+    )
     return QuantityResult(QuantityModel(best.model, calibration, ctx.profiles), results, ctx)
 
 

@@ -532,24 +532,24 @@ class StreamProcessor:
         # Corrections too: a late event that changes a window changes what comes next.
         self.history.observe(seg, start, results.mean_speed, results.volume)
         slot, day = slots(start, self.config.timezone)
-        self.scorer.observe(
-            seg[first],
-            results.window_end_ms[first],
-            results.mean_speed[first],
-            results.volume[first],
-        )
-        self.forecaster.calibrate(self.scorer.speed_mae, self.scorer.volume_rel_mae)
-        self.forecaster.observe(
-            seg[first],
-            results.window_end_ms[first],
-            slot[first],
-            day[first],
-            results.mean_speed[first],
-            results.volume[first],
-        )
         ends = results.window_end_ms[first]
+        # One close at a time, in order: a batch spanning several closes must score, learn
+        # and forecast exactly as if the closes had come one by one (no later window may
+        # leak into an earlier forecast).
         for end in np.unique(ends):
             at = np.flatnonzero(first)[ends == end]
+            self.scorer.observe(
+                seg[at], results.window_end_ms[at], results.mean_speed[at], results.volume[at]
+            )
+            self.forecaster.calibrate(self.scorer.speed_mae, self.scorer.volume_rel_mae)
+            self.forecaster.observe(
+                seg[at],
+                results.window_end_ms[at],
+                slot[at],
+                day[at],
+                results.mean_speed[at],
+                results.volume[at],
+            )
             self._issue(int(end), seg[at], slot[at], day[at], out)
             changes = self.congestion.observe(
                 seg[at],

@@ -24,18 +24,25 @@ from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.forecast.live import LiveModel
 from trafficcast.forecast.registry import RegistryError, UnknownModel
 from trafficcast.live.messages import iso, iso_times, nullable
-from trafficcast.runtime import Runtime
+from trafficcast.runtime import ModelLoadError, Runtime
 from trafficcast.stream.processor import forecasts_table
 
 router = APIRouter(prefix="/api/predictions", tags=["predictions"])
 
 
 def _model(runtime: Runtime, name: str) -> LiveModel | None:
-    """The model `name` selects; None = the interim blend (also `latest` before any training)."""
+    """The model `name` selects; None = the interim blend (also `latest` before any training,
+    or while the promoted model cannot be loaded)."""
     if name == BLEND_VERSION:
         return None
     try:
         return runtime.model(name)
+    except ModelLoadError as exc:
+        if name == "latest":
+            return None  # as the stream does while the promoted model cannot load
+        raise ApiError(
+            409, str(exc), details=[{"field": "model_version", "reason": "model cannot be loaded"}]
+        ) from exc
     except UnknownModel as exc:
         if name == "latest":
             return None
