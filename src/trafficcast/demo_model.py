@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from trafficcast.forecast.models.gbm import GbmParams
+from trafficcast.forecast.panel import STEP_MS
 from trafficcast.forecast.registration import register_trained
 from trafficcast.forecast.sources import panel_from_events
 from trafficcast.forecast.training import Split, TrainConfig, train
@@ -34,8 +35,8 @@ def train_in_background(
     def run() -> None:
         try:
             began = time.perf_counter()
-            start_ms = end_ms - int(days * DAY_MS)
-            events = simulator.events(start_ms, end_ms)
+            end = end_ms // STEP_MS * STEP_MS  # whole 5-minute windows only
+            events = simulator.events(end - int(days * DAY_MS) // STEP_MS * STEP_MS, end)
             panel = panel_from_events(
                 events,
                 simulator.segments.column("segment_id").combine_chunks(),

@@ -222,6 +222,25 @@ def test_forecast_for_a_subset_of_segments_in_any_order(model: TrainedModel, pan
     np.testing.assert_array_equal(some.volume_upper, full.volume_upper[[4, 0]])
 
 
+def test_forecast_for_some_horizons_matches_those_of_the_full_forecast(
+    model: TrainedModel, panel: Panel
+) -> None:
+    # On-demand requests ask for fewer horizons than the model has: each horizon keeps its
+    # own band calibration, not the first ones'.
+    catalog = ["a", "b", "c", "d"]
+    history = live_history(panel, catalog)
+    issued = panel.start_ms + panel.steps * STEP_MS
+    live = LiveModel(model, "v1", "UTC")
+    ids = pa.array(catalog, type=pa.string())
+    seg = np.arange(4, dtype=np.int64)
+    full = live.forecast(history, seg, issued, np.arange(5, 61, 5, dtype=np.int64), ids, LINKS)
+    some = live.forecast(history, seg, issued, np.array([15, 60], dtype=np.int64), ids, LINKS)
+    for field in ("speed", "speed_lower", "speed_upper", "volume_lower", "confidence"):
+        np.testing.assert_allclose(
+            getattr(some, field), getattr(full, field)[:, [2, 11]], rtol=1e-6, err_msg=field
+        )
+
+
 def test_a_quantity_the_model_lacks_is_nan(model: TrainedModel, panel: Panel) -> None:
     speed_only = TrainedModel(
         model.kind, model.steps, model.segment_ids, {"speed": model.quantities["speed"]}

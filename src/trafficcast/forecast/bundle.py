@@ -37,11 +37,19 @@ class QuantityModel:
     profiles: Profiles
 
     def forecast(
-        self, ctx: FeatureContext, t_idx: npt.NDArray[np.int64], steps: tuple[int, ...]
+        self,
+        ctx: FeatureContext,
+        t_idx: npt.NDArray[np.int64],
+        steps: tuple[int, ...],
+        trained_steps: tuple[int, ...] | None = None,
     ) -> QuantityForecast:
+        """Forecasts for `steps`, a subset of the `trained_steps` (default: all of them)."""
         value = self.model.predict(ctx, t_idx, steps)
         x, _ = ctx.base_features(t_idx)
-        lo, hi = self.calibration.apply(value, self.calibration.signal(x))
+        calibration = self.calibration
+        if trained_steps is not None and tuple(steps) != tuple(trained_steps):
+            calibration = calibration.select([trained_steps.index(h) for h in steps])
+        lo, hi = calibration.apply(value, calibration.signal(x))
         return QuantityForecast(value, lo, hi, confidence(value, lo, hi))
 
 

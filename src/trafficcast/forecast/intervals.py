@@ -81,6 +81,12 @@ class IntervalCalibration:
         hi = np.clip(predicted + self.upper * scale, 0.0, None)
         return lo, hi
 
+    def select(self, horizons: list[int]) -> IntervalCalibration:
+        """The calibration of some horizons only (indexes into the fitted ones)."""
+        return IntervalCalibration(
+            self.floor, self.lower[horizons], self.upper[horizons], self.feature
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "floor": self.floor,

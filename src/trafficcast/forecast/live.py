@@ -111,7 +111,7 @@ class LiveModel:
                     layout.graph,
                     layout.codes,
                 )
-                result = qmodel.forecast(ctx, t_idx, chosen)
+                result = qmodel.forecast(ctx, t_idx, chosen, self.model.steps)
                 parts: tuple[npt.NDArray[np.floating], ...] = (
                     result.value,
                     result.lower,
