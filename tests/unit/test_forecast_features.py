@@ -514,3 +514,32 @@ def test_profiles_take_reorders_and_minus_one_is_unknown() -> None:
     assert (t.days[:, 1] == 0).all()
     assert np.isnan(t.segment_level()[1])
     assert t.segment_level()[2] == p.segment_level()[0]
+
+
+# --- a training row's profile leaves its own day out ------------------------------------------
+
+
+def test_profiles_at_training_rows_leave_their_own_day_out() -> None:
+    # Three weekdays of one segment reading 10, 20 and 30 all day.
+    values = np.repeat([10.0, 20.0, 30.0], SLOTS_PER_DAY)[:, None].astype(np.float32)
+    slot = np.tile(np.arange(SLOTS_PER_DAY), 4)  # a fourth day of calendar for targets
+    day = np.full(4 * SLOTS_PER_DAY, WEEKDAY)
+    profiles = Profiles.fit(values, slot[: len(values)], day[: len(values)])
+    graph = Graph.empty(1)
+    rows = np.array([5, SLOTS_PER_DAY + 100, 2 * SLOTS_PER_DAY + 287], dtype=np.int64)
+
+    plain = FeatureContext(values, slot, day, profiles, graph)
+    np.testing.assert_allclose(plain.usual(rows)[:, 0], [20.0, 20.0, 20.0])
+
+    loo = FeatureContext(values, slot, day, profiles, graph, fit_end=len(values))
+    # Day 1 is described by days 2 and 3 only, day 2 by 1 and 3, day 3 by 1 and 2.
+    np.testing.assert_allclose(loo.usual(rows)[:, 0], [25.0, 20.0, 15.0])
+
+    # Only the rows the profiles were fitted on are affected.
+    partly = FeatureContext(values, slot, day, profiles, graph, fit_end=SLOTS_PER_DAY)
+    np.testing.assert_allclose(partly.usual(rows)[:, 0], [25.0, 20.0, 20.0])
+
+    # The horizon features read the same left-out profile at the target row.
+    base = np.full((1, 1), 12.0, dtype=np.float32)
+    h = loo.horizon_features(np.array([3], dtype=np.int64), 2, base)
+    assert h[0, 0, HORIZON_FEATURES.index("usual_then")] == pytest.approx(25.0 - 12.0)

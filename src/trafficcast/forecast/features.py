@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from trafficcast.domain.time_of_day import SLOTS_PER_DAY
 from trafficcast.forecast.panel import Graph
 from trafficcast.forecast.profiles import Profiles
 
@@ -84,6 +85,11 @@ class FeatureContext:
     graph: Graph
     # Each column's identity as the model knows it (its column at training); NaN = never seen.
     codes: npt.NDArray[np.float32] | None = None
+    # Rows before this one were used to fit the profiles. A profile looked up at such a row
+    # leaves that row's own day out: otherwise, with a few days of history, the profile
+    # holds a fifth of the very value a training target is (target leakage), the model
+    # learns to trust it, and is let down on new days.
+    fit_end: int = 0
 
     def __post_init__(self) -> None:
         if self.codes is None:
@@ -101,6 +107,40 @@ class FeatureContext:
         rows = t_idx[None, :] - np.arange(INPUT_STEPS)[:, None]
         out: npt.NDArray[np.float32] = self.values[np.maximum(rows, 0)]
         out[rows < 0] = np.nan
+        return out
+
+    def _profile(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """The usual value at each row's time (R, N), its own day left out (see fit_end)."""
+        value = self.profiles.at(self.day[rows], self.slot[rows])
+        p = self.profiles
+        inside = rows < self.fit_end
+        if p.total is None or p.count is None or not inside.any():
+            return value
+        r = rows[inside]
+        s = self.slot[r]
+        d = self.day[r]
+        own_total = np.zeros((len(r), self.size))
+        own_count = np.zeros_like(own_total)
+        for k in range(-p.smooth, p.smooth + 1):
+            # Bin s holds the same day's readings of slots s-k (wrapping within the day).
+            src = r - s + (s - k) % SLOTS_PER_DAY
+            ok_row = (src >= 0) & (src < self.fit_end)
+            v = self.values[np.clip(src, 0, len(self.values) - 1)]
+            ok = ok_row[:, None] & np.isfinite(v)
+            own_total += np.where(ok, v, 0.0)
+            own_count += ok
+        total = p.total[d, s] - own_total
+        count = p.count[d, s] - own_count
+        pooled_total = p.total[:, s].sum(axis=0) - own_total
+        pooled_count = p.count[:, s].sum(axis=0) - own_count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loo = np.where(
+                count > 0.5,
+                total / count,
+                np.where(pooled_count > 0.5, pooled_total / pooled_count, np.nan),
+            )
+        out = value.copy()
+        out[inside] = loo.astype(np.float32)
         return out
 
     def _rows(self, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
@@ -152,7 +192,7 @@ class FeatureContext:
         count = np.zeros(w.shape[1:])
         for k in range(INPUT_STEPS):
             rows = np.maximum(t_idx - k, 0)
-            dev = w[k] - self.profiles.at(self.day[rows], self.slot[rows])
+            dev = w[k] - self._profile(rows)
             ok = np.isfinite(dev)
             total += np.where(ok, dev, 0.0)
             count += ok
@@ -184,8 +224,7 @@ class FeatureContext:
         hi = np.where(ok, w, -np.inf).max(axis=0)
 
         slot = self.slot[t_idx]
-        day = self.day[t_idx]
-        usual_now = self.profiles.at(day, slot)
+        usual_now = self._profile(t_idx)
         cols: list[npt.NDArray[np.floating]] = [rel[k] for k in range(1, INPUT_STEPS)]
         cols += [
             base,
@@ -224,7 +263,7 @@ class FeatureContext:
 
     def usual(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """The profile at each row's time (R, N), the segment's typical value where unknown."""
-        value = self.profiles.at(self.day[rows], self.slot[rows])
+        value = self._profile(rows)
         out: npt.NDArray[np.float32] = np.where(np.isfinite(value), value, self._typical[None, :])
         return out
 
@@ -233,7 +272,7 @@ class FeatureContext:
     ) -> npt.NDArray[np.float32]:
         """(R, N, len(HORIZON_FEATURES)): the usual value at the target time."""
         target = t_idx + steps
-        then = self.profiles.at(self.day[target], self.slot[target])
+        then = self._profile(target)
         return np.stack(
             [
                 then - base,

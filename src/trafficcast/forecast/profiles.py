@@ -22,6 +22,11 @@ from trafficcast.domain.time_of_day import SLOTS_PER_DAY
 class Profiles:
     mean: npt.NDArray[np.float32]  # (2 day types, N, SLOTS_PER_DAY), NaN = unknown
     days: npt.NDArray[np.float32]  # (2, N, SLOTS_PER_DAY) how many readings back each mean
+    # Sums and counts behind `mean` (2, SLOTS_PER_DAY, N), kept after fit (not saved) so
+    # training can leave a day's own readings out of its profile; `smooth` as fitted.
+    total: npt.NDArray[np.float64] | None = None
+    count: npt.NDArray[np.float64] | None = None
+    smooth: int = 2
 
     @classmethod
     def fit(
@@ -54,6 +59,9 @@ class Profiles:
         return cls(
             np.ascontiguousarray(mean.transpose(0, 2, 1), dtype=np.float32),
             np.ascontiguousarray(days.transpose(0, 2, 1), dtype=np.float32),
+            total,
+            count,
+            smooth,
         )
 
     @property

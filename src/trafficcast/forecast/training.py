@@ -88,7 +88,7 @@ def context(panel: Panel, quantity: str, train_end: int) -> FeatureContext:
     values = panel.target(quantity)
     slot, day = panel.calendar()
     profiles = Profiles.fit(values[:train_end], slot[:train_end], day[:train_end])
-    return FeatureContext(values, slot, day, profiles, panel.graph)
+    return FeatureContext(values, slot, day, profiles, panel.graph, fit_end=train_end)
 
 
 def fit_quantity(
