@@ -17,6 +17,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
+# LightGBM (the forecaster) links GCC's OpenMP runtime, which slim images may lack.
+if ! ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1'; then
+  echo "==> installing libgomp1 (OpenMP runtime for LightGBM)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libgomp1
+fi
 echo "==> installing the Python package"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
