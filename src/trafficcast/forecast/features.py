@@ -74,6 +74,19 @@ def _row_normalised(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     return sparse.csr_matrix(sparse.diags(scale) @ matrix)
 
 
+def _nan_mean(arrays: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    """Element-wise mean of same-shape arrays, skipping NaN; NaN where all are."""
+    total = np.zeros(arrays[0].shape)
+    count = np.zeros(arrays[0].shape)
+    for a in arrays:
+        ok = np.isfinite(a)
+        total += np.where(ok, a, 0.0)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: npt.NDArray[np.float32] = np.where(count > 0, total / count, np.nan).astype(np.float32)
+    return out
+
+
 @dataclass
 class FeatureContext:
     """What features are computed from: history of one quantity, calendar, graph and profiles."""
@@ -170,37 +183,17 @@ class FeatureContext:
         A profile that follows the season and knows Monday from Friday, where
         enough history exists; NaN where none of it does.
         """
-        total = np.zeros((len(rows), self.values.shape[1]))
-        count = np.zeros_like(total)
-        for k in range(1, weeks + 1):
-            for d in (-1, 0, 1):
-                v = self._rows(rows - k * WEEK_STEPS + d)
-                ok = np.isfinite(v)
-                total += np.where(ok, v, 0.0)
-                count += ok
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out: npt.NDArray[np.float32] = np.where(count > 0, total / count, np.nan).astype(
-                np.float32
-            )
-        return out
+        return _nan_mean(
+            [self._rows(rows - k * WEEK_STEPS + d) for k in range(1, weeks + 1) for d in (-1, 0, 1)]
+        )
 
     def _deviation(
         self, w: npt.NDArray[np.float32], t_idx: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float32]:
         """Mean departure from the usual over the last hour (R, N): how unusual today is."""
-        total = np.zeros(w.shape[1:])
-        count = np.zeros(w.shape[1:])
-        for k in range(INPUT_STEPS):
-            rows = np.maximum(t_idx - k, 0)
-            dev = w[k] - self._profile(rows)
-            ok = np.isfinite(dev)
-            total += np.where(ok, dev, 0.0)
-            count += ok
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out: npt.NDArray[np.float32] = np.where(count > 0, total / count, np.nan).astype(
-                np.float32
-            )
-        return out
+        return _nan_mean(
+            [w[k] - self._profile(np.maximum(t_idx - k, 0)) for k in range(INPUT_STEPS)]
+        )
 
     def base_features(
         self, t_idx: npt.NDArray[np.int64]

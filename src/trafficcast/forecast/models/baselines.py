@@ -13,10 +13,8 @@ from trafficcast.forecast.features import FeatureContext
 from trafficcast.forecast.models.base import Progress
 
 
-class Persistence:
-    """Tomorrow is today: the newest reading of the last hour, for every horizon."""
-
-    kind = "persistence"
+class _Untrained:
+    """Baselines learn nothing: fitting is a no-op and there is nothing to save."""
 
     def fit(
         self,
@@ -28,6 +26,15 @@ class Persistence:
     ) -> None:
         if progress is not None:
             progress(1, 1)
+
+    def save(self, folder: Path, prefix: str) -> dict[str, Any]:
+        return {}
+
+
+class Persistence(_Untrained):
+    """Tomorrow is today: the newest reading of the last hour, for every horizon."""
+
+    kind = "persistence"
 
     def predict(
         self, ctx: FeatureContext, t_idx: npt.NDArray[np.int64], steps: Sequence[int]
@@ -38,25 +45,11 @@ class Persistence:
         out: npt.NDArray[np.float32] = np.repeat(base[..., None], len(steps), axis=-1)
         return out
 
-    def save(self, folder: Path, prefix: str) -> dict[str, Any]:
-        return {}
 
-
-class HistoricalProfile:
+class HistoricalProfile(_Untrained):
     """The segment's usual value for the target's day type and time; persistence without one."""
 
     kind = "profile"
-
-    def fit(
-        self,
-        ctx: FeatureContext,
-        train_t: npt.NDArray[np.int64],
-        valid_t: npt.NDArray[np.int64],
-        steps: Sequence[int],
-        progress: Progress | None = None,
-    ) -> None:
-        if progress is not None:
-            progress(1, 1)
 
     def predict(
         self, ctx: FeatureContext, t_idx: npt.NDArray[np.int64], steps: Sequence[int]
@@ -67,6 +60,3 @@ class HistoricalProfile:
             usual = ctx.profiles.at(ctx.day[t_idx + h], ctx.slot[t_idx + h])
             out[..., j] = np.where(np.isfinite(usual), usual, base)
         return out
-
-    def save(self, folder: Path, prefix: str) -> dict[str, Any]:
-        return {}
