@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from trafficcast.cli_models import app
+from trafficcast.cli.models import app
 from trafficcast.forecast.registry import ModelRecord, ModelRegistry
 
 runner = CliRunner()

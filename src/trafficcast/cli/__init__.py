@@ -1,0 +1,26 @@
+"""The `trafficcast` command: serve, demo, replay, simulate, train, evaluate and models.
+
+Importing a command module registers its commands on the shared app; `--help`
+lists them in import order, so the pipeline's commands come first.
+"""
+
+from __future__ import annotations
+
+from trafficcast.cli import running  # isort: split
+
+from trafficcast.cli import forecasting, models
+from trafficcast.cli.common import app
+
+app.add_typer(
+    models.app, name="models", help="Trained forecasting models: list, show, promote, roll back."
+)
+
+__all__ = ["app", "forecasting", "main", "running"]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
