@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         "", description="Store location; empty = duckdb file <data_dir>/trafficcast.duckdb"
     )
     models_dir: str = Field("", description="Model registry folder; empty = <data_dir>/models")
+    registry_poll_s: float = Field(
+        10.0, gt=0, description="How often a server checks the registry for a newly promoted model"
+    )
     bus: str = Field("memory://", description="Event bus; memory:// is the in-process bus")
     bus_capacity_events: int = Field(2_000_000, gt=0, description="Bound of the in-process bus")
     window_minutes: tuple[int, ...] = Field((1, 5), description="Tumbling window sizes")

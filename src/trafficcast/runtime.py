@@ -73,6 +73,7 @@ class Runtime:
         self.registry = ModelRegistry(s.registry_path)
         self._models: dict[str, LiveModel] = {}
         self._models_lock = threading.Lock()
+        self._stop_following = threading.Event()
         self.model_error: str | None = None
         self._activate_promoted()
         self.limits = Limits(
@@ -139,6 +140,27 @@ class Runtime:
         if self._running:
             feed.start()
 
+    def follow_registry(self, interval_s: float = 10.0) -> None:
+        """Serve whatever the registry promotes, also from another process (`models promote`)."""
+        stop = self._stop_following
+
+        def watch() -> None:
+            tried: str | None = None  # a version that failed to load is not retried every poll
+            while not stop.wait(interval_s):
+                try:
+                    active = self.registry.active()
+                except (RegistryError, OSError):
+                    continue
+                live = self.processor.model
+                if active is None or active.version == tried:
+                    continue
+                if live is None or live.version != active.version:
+                    log.info("the registry promoted %s; serving it", active.version)
+                    tried = active.version
+                    self._activate_promoted()
+
+        threading.Thread(target=watch, name="registry-watch", daemon=True).start()
+
     def start(self) -> None:
         if self._running:
             return
@@ -146,8 +168,10 @@ class Runtime:
         self.processor.start()
         for feed in self.feeds:
             feed.start()
+        self.follow_registry(self.settings.registry_poll_s)
 
     def stop(self) -> None:
+        self._stop_following.set()
         for feed in self.feeds:
             feed.stop()
         self.processor.stop()  # also when started on its own (benchmarks, tests)

@@ -58,3 +58,39 @@ def test_demo_model_is_trained_promoted_and_serves(tmp_path: Path) -> None:
         assert (forecast.speed <= forecast.speed_upper).all()
     finally:
         runtime.stop()
+
+
+def test_a_promotion_from_another_process_is_served(tmp_path: Path) -> None:
+    """`trafficcast models promote` writes only the registry; a running server follows it."""
+    import shutil
+
+    from trafficcast.forecast.registry import ModelRegistry
+
+    settings = Settings(data_dir=tmp_path, registry_poll_s=0.1)
+    runtime = Runtime(settings)
+    sim = Simulator(SimulatorConfig(n_segments=10, seed=5))
+    runtime.register_segments(sim.segments, sim.links)
+    runtime.start()
+    try:
+        thread = train_in_background(runtime, Simulator(sim.config), 1_700_000_000_000, days=1.0)
+        thread.join(120)
+        first = runtime.registry.active()
+        assert first is not None
+        # Another process (its own registry object on the same folder) registers a second
+        # version and promotes it.
+        other = ModelRegistry(settings.registry_path)
+        meta = {k: v for k, v in first.metadata.items() if k not in ("version", "created_at")}
+
+        def copy_artifacts(folder: Path) -> None:
+            for f in first.path.iterdir():
+                if f.name != "model.json":
+                    shutil.copy(f, folder / f.name)
+
+        second = other.register(first.kind, meta, copy_artifacts)
+        other.promote(second.version)
+        deadline = time.monotonic() + 10
+        while (live := runtime.processor.model) is None or live.version != second.version:
+            assert time.monotonic() < deadline, "the server did not follow the promotion"
+            time.sleep(0.05)
+    finally:
+        runtime.stop()
