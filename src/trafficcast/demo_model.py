@@ -46,8 +46,11 @@ def train_in_background(
             )
             valid = max(int(panel.steps * 0.1), 13)
             split = Split(panel.steps - valid, panel.steps)
-            # One thread: the demo's pipeline and API keep the other core.
-            config = TrainConfig(gbm=GbmParams(seed=seed, workers=1))
+            # One thread, so the demo's pipeline and API keep the other core; a sample of the
+            # rows, since simulated traffic is regular and the demo should switch within minutes.
+            config = TrainConfig(
+                gbm=GbmParams(seed=seed, workers=1, max_train_rows=150_000, max_rounds=150)
+            )
             model, results = train(panel, config, split)
             record = register_trained(
                 runtime.registry,

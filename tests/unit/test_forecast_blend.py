@@ -384,3 +384,47 @@ def test_level_of_service_default_free_flow() -> None:
 def test_grades_across_the_range() -> None:
     grades = level_of_service(arr(90, 70, 55, 45, 35, 10), arr(100, 100, 100, 100, 100, 100))
     assert grades.tolist() == ["A", "B", "C", "D", "E", "F"]
+
+
+def _scored_batch(scorer: LiveScorer, issued: int, error: float) -> None:
+    """One close: a 15-minute forecast of 50 mph issued at `issued`, scored off by `error`."""
+    h = scorer.horizons_min
+    n = len(h)
+    target = issued + h * MIN
+    forecasts = Forecasts(
+        segment=ints(0),
+        issued_ms=issued,
+        horizons_min=h,
+        target_ms=target[None, :],
+        speed=np.full((1, n), 50.0),
+        speed_lower=np.full((1, n), 40.0),
+        speed_upper=np.full((1, n), 60.0),
+        volume=np.full((1, n), math.nan),
+        volume_lower=np.full((1, n), math.nan),
+        volume_upper=np.full((1, n), math.nan),
+        confidence=np.full((1, n), 0.5),
+        model_version="test",
+    )
+    scorer.record(forecasts)
+    scorer.observe(ints(0), ints(int(target[0])), arr(50.0 + error), arr(math.nan))
+
+
+def test_live_scorer_trend_shows_a_sustained_rise() -> None:
+    scorer = LiveScorer(np.array([15], dtype=np.int64))
+    issued = T0
+    for _ in range(23):
+        _scored_batch(scorer, issued, 2.0)
+        issued += 5 * MIN
+    assert scorer.trend() == {15: None}  # under two hours of scores: no trend yet
+    for _ in range(40):
+        _scored_batch(scorer, issued, 2.0)
+        issued += 5 * MIN
+    assert scorer.trend()[15] == pytest.approx(1.0)  # steady error: ratio 1
+    for _ in range(30):  # error doubles and stays up
+        _scored_batch(scorer, issued, 4.0)
+        issued += 5 * MIN
+    rising = scorer.trend()[15]
+    assert rising is not None
+    # The recent EWMA has nearly caught up with 4; the long-run mean is (63*2 + 30*4)/93.
+    assert rising == pytest.approx(scorer.speed_mae[0] / ((63 * 2 + 30 * 4) / 93), rel=1e-3)
+    assert rising > 1.3  # clearly above the steady 1.0

@@ -87,10 +87,14 @@ class LiveScorer:
                     if sel.any():
                         batch_mae = float(err[sel].mean())
                         self.speed_mae[j] = _blend(self.speed_mae[j], batch_mae)
-                        self.speed_mae_slow[j] = _blend(
-                            self.speed_mae_slow[j], batch_mae, _SLOW_ALPHA
-                        )
                         self.batches[j] += 1
+                        # A plain mean until it has as much memory as the EWMA, so the
+                        # long-run level is not just the first batches' error.
+                        self.speed_mae_slow[j] = _blend(
+                            self.speed_mae_slow[j],
+                            batch_mae,
+                            max(_SLOW_ALPHA, 1.0 / self.batches[j]),
+                        )
                         self.scored[j] += int(sel.sum())
                         scored += int(sel.sum())
                     vsel = vok & (p.horizon_idx == j)
