@@ -53,8 +53,6 @@ BASE_FEATURES = [
     "segment",
     "dev_mean",
     "vs_weeks",
-    *[f"up_lag{k}" for k in (2, 4, 6, 9, 11)],
-    *[f"down_lag{k}" for k in (2, 4, 6, 9, 11)],
 ]
 HORIZON_FEATURES = ["usual_then", "yesterday_then", "last_week_then", "weeks_then"]
 FEATURES = [*BASE_FEATURES, *HORIZON_FEATURES]
@@ -245,8 +243,6 @@ class FeatureContext:
             w[0] - self._rows(t_idx - WEEK_STEPS),
             np.broadcast_to(np.asarray(self.codes)[None, :], shape),
             self._deviation(w, t_idx),
-            *[self._neighbour_mean(self._up, w[k]) - base for k in (2, 4, 6, 9, 11)],
-            *[self._neighbour_mean(self._down, w[k]) - base for k in (2, 4, 6, 9, 11)],
             w[0] - self._same_time_past_weeks(t_idx),
         ]
         out = np.empty((*shape, len(cols)), dtype=np.float32)
