@@ -42,6 +42,7 @@ def _rows_table(name: str, rows: list[ResultRow]) -> None:
                 "MAPE %",
                 "Acc",
                 "cover",
+                "width",
                 "fit s",
                 "score s",
             ],
@@ -55,6 +56,7 @@ def _rows_table(name: str, rows: list[ResultRow]) -> None:
                     f"{r.mape:.2f}",
                     f"{r.accuracy:.4f}",
                     "" if r.coverage != r.coverage else f"{r.coverage:.1%}",
+                    "" if r.interval_width != r.interval_width else f"{r.interval_width:.2f}",
                     f"{r.train_seconds:.1f}",
                     f"{r.score_seconds:.2f}",
                 ]

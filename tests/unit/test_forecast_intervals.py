@@ -179,3 +179,50 @@ def test_coverage() -> None:
     # Scored: 10 in [9, 11], 20 not in [21, 25], 7 on the edge of [7, 8].
     assert metrics.coverage(actual, lower, upper) == pytest.approx(2 / 3)
     assert math.isnan(metrics.coverage(arr(NAN), arr(1.0), arr(2.0)))
+
+
+# --- bands that follow their live misses ---------------------------------------------------------
+
+
+def test_adapt_widens_the_side_that_misses_too_often_and_narrows_the_other() -> None:
+    cal = IntervalCalibration(1.0, arr(-1.0, -1.0), arr(1.0, 1.0))
+    actual = np.arange(100.0)
+    # Horizon 0: 30 % below the band, none above.
+    cal.adapt(0, actual, np.full(100, 30.0), np.full(100, 1000.0), rate=1.0)
+    assert cal.lower[0] == pytest.approx(-1.0 - (0.30 - 0.10))
+    assert cal.upper[0] == pytest.approx(1.0 + (0.0 - 0.10))
+    # Horizon 1 untouched; a band missing exactly 10 % on each side does not move.
+    assert (cal.lower[1], cal.upper[1]) == (-1.0, 1.0)
+    cal.adapt(1, actual, np.full(100, 10.0), np.full(100, 89.5), rate=1.0)
+    assert (cal.lower[1], cal.upper[1]) == pytest.approx((-1.0, 1.0))
+
+
+def test_adapt_ignores_missing_actuals_and_bands() -> None:
+    cal = IntervalCalibration(1.0, arr(-1.0), arr(1.0))
+    cal.adapt(0, arr(NAN, 5.0, 5.0), arr(0.0, NAN, 0.0), arr(1.0, 1.0, NAN))
+    assert (cal.lower[0], cal.upper[0]) == (-1.0, 1.0)  # no pair had all three
+    copy = cal.copy()
+    cal.adapt(0, arr(5.0), arr(0.0), arr(1.0))  # above
+    assert copy.upper[0] == 1.0 < cal.upper[0]  # the copy is independent
+
+
+def test_adapted_bands_reach_nominal_coverage_after_a_shift() -> None:
+    # Calibrated on errors of scale 1, then the errors double: fixed bands cover far less than
+    # 80 %; adapted ones get back to it.
+    rng = np.random.default_rng(3)
+    val = rng.normal(0.0, 1.0, (2000, 1, 1))
+    cal = IntervalCalibration.fit(val, np.zeros_like(val), np.ones((2000, 1)), feature="std")
+    fixed = cal.copy()
+    hits_fixed: list[float] = []
+    hits_adapted: list[float] = []
+    for _ in range(400):
+        actual = rng.normal(50.0, 2.0, 50)  # a speed around 50: bands are clipped at 0
+        pred = np.full((50, 1), 50.0)
+        signal = np.ones(50)
+        lo, hi = cal.apply(pred, signal)
+        flo, fhi = fixed.apply(pred, signal)
+        hits_adapted.append(float(((actual >= lo[:, 0]) & (actual <= hi[:, 0])).mean()))
+        hits_fixed.append(float(((actual >= flo[:, 0]) & (actual <= fhi[:, 0])).mean()))
+        cal.adapt(0, actual, lo[:, 0], hi[:, 0])
+    assert np.mean(hits_fixed[200:]) < 0.55
+    assert np.mean(hits_adapted[200:]) == pytest.approx(0.80, abs=0.03)

@@ -469,3 +469,29 @@ def test_merge_fills_the_live_models_gaps(model: TrainedModel, panel: Panel) -> 
         out.confidence[keep, :trained], learned.confidence[keep, :trained]
     )
     assert out.model_version == "v1"
+
+
+def test_live_bands_follow_the_misses_of_this_models_forecasts_only(model: TrainedModel) -> None:
+    import copy
+
+    from trafficcast.forecast.live_scoring import ScoredBands
+
+    live = LiveModel(copy.deepcopy(model), "v1", "UTC")
+    speed = live.model.quantities["speed"].calibration
+    before_lower, before_upper = speed.lower.copy(), speed.upper.copy()
+    actual = np.full(10, 50.0)
+    low_band = (np.full(10, 60.0), np.full(10, 70.0))  # every actual falls below
+    live.adapt(
+        [
+            ScoredBands("v0", 15, "speed", actual, *low_band),  # another model's: ignored
+            ScoredBands("v1", 65, "speed", actual, *low_band),  # a horizon it lacks: ignored
+            ScoredBands("v1", 15, "speed", actual, *low_band),
+        ]
+    )
+    j = live.model.steps.index(3)  # 15 minutes
+    assert speed.lower[j] < before_lower[j]  # widened downward
+    assert speed.upper[j] < before_upper[j]  # nothing above: narrowed
+    others = [i for i in range(len(live.model.steps)) if i != j]
+    np.testing.assert_array_equal(speed.lower[others], before_lower[others])
+    # The trained model the registry loaded is left as it was.
+    assert model.quantities["speed"].calibration.lower[j] == before_lower[j]

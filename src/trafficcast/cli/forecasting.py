@@ -336,7 +336,7 @@ def _evaluation_table(title: str, rows: list[ResultRow], tgcn: bool) -> Table:
         table.add_column(name, justify="left" if name in ("model", "quantity") else "right")
     if tgcn:
         table.add_column("Accuracy", justify="right")
-    for name in ("80 % coverage", "train s", "score s"):
+    for name in ("80 % coverage", "band width", "train s", "score s"):
         table.add_column(name, justify="right")
     quantities = list(dict.fromkeys(r.quantity for r in rows))
     models = list(dict.fromkeys(r.model for r in rows))
@@ -360,6 +360,7 @@ def _evaluation_table(title: str, rows: list[ResultRow], tgcn: bool) -> Table:
             cells.append(_num(r.accuracy, 4))
         cells += [
             _num(r.coverage * 100, 1),
+            _num(r.interval_width),
             _num(r.train_seconds, 1),
             _num(r.score_seconds, 2),
         ]

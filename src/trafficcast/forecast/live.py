@@ -23,6 +23,7 @@ from trafficcast.forecast.features import FeatureContext
 from trafficcast.forecast.forecasts import Forecasts
 from trafficcast.forecast.history import RecentHistory
 from trafficcast.forecast.intervals import confidence
+from trafficcast.forecast.live_scoring import ScoredBands
 from trafficcast.forecast.panel import STEP_MINUTES, STEP_MS, Graph
 from trafficcast.forecast.profiles import Profiles
 
@@ -70,6 +71,16 @@ class LiveModel:
             )
             self._columns = layout
             return layout
+
+    def adapt(self, scored: list[ScoredBands]) -> None:
+        """Follow the live misses of this model's bands (intervals.IntervalCalibration.adapt)."""
+        trained = self.model.steps
+        for b in scored:
+            step = b.horizon_min // STEP_MINUTES
+            q = self.model.quantities.get(b.quantity)
+            if b.model_version != self.version or q is None or step not in trained:
+                continue
+            q.calibration.adapt(trained.index(step), b.actual, b.lower, b.upper)
 
     def forecast(
         self,

@@ -25,6 +25,20 @@ class _Pending:
     horizon_idx: npt.NDArray[np.int64]
     speed: npt.NDArray[np.float64]
     volume: npt.NDArray[np.float64]
+    bands: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+    model_version: str
+
+
+@dataclass
+class ScoredBands:
+    """One horizon's bands of one model met by the actuals of a close (for band adaptation)."""
+
+    model_version: str
+    horizon_min: int
+    quantity: str  # "speed" or "volume"
+    actual: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
 
 
 class LiveScorer:
@@ -37,6 +51,7 @@ class LiveScorer:
         self.volume_rel_mae = np.full(h, np.nan)
         self.scored = np.zeros(h, dtype=np.int64)
         self._pending: dict[int, list[_Pending]] = {}
+        self.last_bands: list[ScoredBands] = []  # what the latest observe() scored
 
     def record(self, forecasts: Forecasts) -> None:
         n, h = forecasts.speed.shape
@@ -50,6 +65,17 @@ class LiveScorer:
                     hidx[:, j].copy(),
                     forecasts.speed[:, j].copy(),
                     forecasts.volume[:, j].copy(),
+                    {
+                        "speed": (
+                            forecasts.speed_lower[:, j].copy(),
+                            forecasts.speed_upper[:, j].copy(),
+                        ),
+                        "volume": (
+                            forecasts.volume_lower[:, j].copy(),
+                            forecasts.volume_upper[:, j].copy(),
+                        ),
+                    },
+                    forecasts.model_version,
                 )
             )
 
@@ -62,6 +88,7 @@ class LiveScorer:
     ) -> int:
         """Score forecasts whose target windows just closed; returns how many."""
         scored = 0
+        self.last_bands = []
         for end in np.unique(window_end_ms):
             pending = self._pending.pop(int(end), None)
             if not pending:
@@ -77,6 +104,14 @@ class LiveScorer:
             actual_speed[segment[at]] = speed[at]
             actual_volume[segment[at]] = volume[at]
             for p in pending:
+                hmin = int(self.horizons_min[int(p.horizon_idx[0])]) if len(p.segment) else 0
+                for quantity, actual in (("speed", actual_speed), ("volume", actual_volume)):
+                    lower, upper = p.bands[quantity]
+                    self.last_bands.append(
+                        ScoredBands(
+                            p.model_version, hmin, quantity, actual[p.segment], lower, upper
+                        )
+                    )
                 err = np.abs(p.speed - actual_speed[p.segment])
                 ok = np.isfinite(err)
                 verr = np.abs(p.volume - actual_volume[p.segment])

@@ -542,6 +542,8 @@ class StreamProcessor:
                 seg[at], results.window_end_ms[at], results.mean_speed[at], results.volume[at]
             )
             self.forecaster.calibrate(self.scorer.speed_mae, self.scorer.volume_rel_mae)
+            if self.model is not None:
+                self.model.adapt(self.scorer.last_bands)
             self.forecaster.observe(
                 seg[at],
                 results.window_end_ms[at],
