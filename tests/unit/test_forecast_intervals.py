@@ -187,10 +187,14 @@ def test_coverage() -> None:
 def test_adapt_widens_the_side_that_misses_too_often_and_narrows_the_other() -> None:
     cal = IntervalCalibration(1.0, arr(-1.0, -1.0), arr(1.0, 1.0))
     actual = np.arange(100.0)
-    # Horizon 0: 30 % below the band, none above.
+    # Horizon 0: 30 % below the band, none above. Steps are rate x calibrated width (2).
     cal.adapt(0, actual, np.full(100, 30.0), np.full(100, 1000.0), rate=1.0)
-    assert cal.lower[0] == pytest.approx(-1.0 - (0.30 - 0.10))
-    assert cal.upper[0] == pytest.approx(1.0 + (0.0 - 0.10))
+    assert cal.lower[0] == pytest.approx(-1.0 - 2 * (0.30 - 0.10))
+    assert cal.upper[0] == pytest.approx(1.0 + 2 * (0.0 - 0.10))
+    # The same misses seen with a delay of 4 closes move a quarter as far; and the step
+    # stays sized by the calibrated width, not the width the band has drifted to.
+    cal.adapt(0, actual, np.full(100, 30.0), np.full(100, 1000.0), delay=4, rate=1.0)
+    assert cal.lower[0] == pytest.approx(-1.0 - 2 * 0.20 - 2 * 0.20 / 4)
     # Horizon 1 untouched; a band missing exactly 10 % on each side does not move.
     assert (cal.lower[1], cal.upper[1]) == (-1.0, 1.0)
     cal.adapt(1, actual, np.full(100, 10.0), np.full(100, 89.5), rate=1.0)

@@ -27,11 +27,13 @@ import numpy.typing as npt
 from trafficcast.forecast.features import BASE_FEATURES
 
 LOWER_Q, UPPER_Q = 0.10, 0.90
-# Scaled-quantile step per unit of miss-rate error: a band that misses 15 % on one side
-# instead of 10 % widens by 0.05 scale units per scoring, about 0.6 in an hour of closes.
-# 1.0 was picked after seeing PEMS08's test coverage (hour-ahead volume: 73 % at 0.5,
-# 81 % at 1.0): a choice made on test data, disclosed in bench/RESULTS.md.
-ADAPT_RATE = 1.0
+# Quantile step per unit of miss-rate error, as a share of the band's calibrated width: a
+# band that misses 15 % on one side instead of 10 % moves that side by 2 % of its width per
+# scoring, about a quarter of it in an hour of closes. Relative, so it means the same for a
+# speed band scaled by the spread (~2.5 units wide) and a volume band scaled by the level
+# (~0.4 units). 0.4 makes the speed bands' step what was first tried as an absolute rate of
+# 1.0 after looking at test coverage (disclosed in bench/RESULTS.md).
+ADAPT_RATE = 0.4
 # The base feature each quantity's error scales with (measured on PEMS08's volume: scaling
 # by the spread covered 70-74 % on test, by the level 83 %).
 SCALE_FEATURE = {"speed": "std", "volume": "base"}
@@ -49,6 +51,9 @@ class IntervalCalibration:
     lower: npt.NDArray[np.float64]  # (H,) scaled-residual quantile per horizon
     upper: npt.NDArray[np.float64]
     feature: str = "std"  # the base feature (features.BASE_FEATURES) the scale comes from
+
+    def __post_init__(self) -> None:
+        self.calibrated_width = np.maximum(self.upper - self.lower, 1e-6)
 
     def signal(self, x: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
         """The scale's input (R, N) from base features x (R, N, F)."""
@@ -98,16 +103,25 @@ class IntervalCalibration:
         actual: npt.NDArray[np.floating],
         lower: npt.NDArray[np.floating],
         upper: npt.NDArray[np.floating],
+        delay: int = 1,
         rate: float = ADAPT_RATE,
     ) -> None:
-        """Move horizon `horizon`'s quantiles after its bands [lower, upper] met `actual`."""
+        """Move horizon `horizon`'s quantiles after its bands [lower, upper] met `actual`.
+
+        `delay` is how many closes the horizon's forecasts wait for their actuals: by the
+        time a miss is seen, `delay` more bands have gone out with the old quantiles, so
+        the step is divided by it (a delayed feedback loop overshoots otherwise).
+        """
         ok = np.isfinite(actual) & np.isfinite(lower) & np.isfinite(upper)
         if not ok.any():
             return
         below = float((actual[ok] < lower[ok]).mean())
         above = float((actual[ok] > upper[ok]).mean())
-        self.lower[horizon] -= rate * (below - LOWER_Q)
-        self.upper[horizon] += rate * (above - (1 - UPPER_Q))
+        # Steps sized by the band as calibrated (not as it is now), so they stay the same
+        # size whichever way the band has moved: a rule that cannot run away.
+        step = rate * self.calibrated_width[horizon] / max(delay, 1)
+        self.lower[horizon] -= step * (below - LOWER_Q)
+        self.upper[horizon] += step * (above - (1 - UPPER_Q))
 
     def copy(self) -> IntervalCalibration:
         return IntervalCalibration(self.floor, self.lower.copy(), self.upper.copy(), self.feature)

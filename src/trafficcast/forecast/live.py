@@ -80,7 +80,7 @@ class LiveModel:
             q = self.model.quantities.get(b.quantity)
             if b.model_version != self.version or q is None or step not in trained:
                 continue
-            q.calibration.adapt(trained.index(step), b.actual, b.lower, b.upper)
+            q.calibration.adapt(trained.index(step), b.actual, b.lower, b.upper, delay=step)
 
     def forecast(
         self,

@@ -121,7 +121,7 @@ def _online_bands(
         # Forecasts whose target is row t are scored as row t closes, before issuing at t.
         for j, h in enumerate(steps):
             if i - h >= 0:
-                cal.adapt(j, ctx.values[t], lo[i - h, :, j], hi[i - h, :, j])
+                cal.adapt(j, ctx.values[t], lo[i - h, :, j], hi[i - h, :, j], delay=h)
         lo[i], hi[i] = cal.apply(pred[i], signal[i])
     return lo, hi
 
