@@ -6,10 +6,9 @@ import numpy as np
 
 from trafficcast.domain.time_of_day import SLOTS_PER_DAY
 from trafficcast.forecast.features import FeatureContext
-from trafficcast.forecast.intervals import IntervalCalibration
+from trafficcast.forecast.intervals import IntervalCalibration, online_bands
 from trafficcast.forecast.panel import Graph
 from trafficcast.forecast.profiles import Profiles
-from trafficcast.forecast.protocols import _online_bands
 
 
 def _context(values: np.ndarray) -> FeatureContext:
@@ -27,7 +26,7 @@ def test_online_bands_use_only_actuals_that_have_arrived() -> None:
     test_t = np.arange(100, 180, dtype=np.int64)
     pred = (50 + rng.normal(0, 1, (len(test_t), 3, 2))).astype(np.float32)
     cal = IntervalCalibration(1.0, np.array([-1.0, -1.5]), np.array([1.0, 1.5]))
-    lo, hi = _online_bands(_context(values), cal, test_t, pred, steps)
+    lo, hi = online_bands(_context(values), cal, test_t, pred, steps)
     # The bands adapted along the way, and the caller's calibration was not touched.
     assert not np.allclose(lo[-1], lo[0])
     assert cal.lower.tolist() == [-1.0, -1.5]
@@ -36,7 +35,7 @@ def test_online_bands_use_only_actuals_that_have_arrived() -> None:
     # (Features are not recomputed here: the band scale's input is taken per issue row.)
     changed = values.copy()
     changed[141:] = 0.5 * changed[141:]
-    lo2, hi2 = _online_bands(_context(changed), cal, test_t, pred, steps)
+    lo2, hi2 = online_bands(_context(changed), cal, test_t, pred, steps)
     upto = int(np.searchsorted(test_t, 140)) + 1
     np.testing.assert_array_equal(lo2[:upto], lo[:upto])
     np.testing.assert_array_equal(hi2[:upto], hi[:upto])

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trafficcast.forecast.features import BASE_FEATURES
+from trafficcast.forecast.features import BASE_FEATURES, FeatureContext
 
 LOWER_Q, UPPER_Q = 0.10, 0.90
 # Quantile step per unit of miss-rate error, as a share of the band's calibrated width: a
@@ -163,3 +163,26 @@ def confidence(
     rel = width / np.maximum(np.abs(np.asarray(predicted, dtype=np.float64)), 1.0)
     out: npt.NDArray[np.float64] = np.where(np.isfinite(rel), 1.0 / (1.0 + rel), 0.0)
     return out
+
+
+def online_bands(
+    ctx: FeatureContext,
+    calibration: IntervalCalibration,
+    test_t: npt.NDArray[np.int64],
+    pred: npt.NDArray[np.float32],
+    steps: tuple[int, ...],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Bands for consecutive rows `t_idx` as the live loop makes them: issued in time order,
+    each horizon's quantiles adapted as earlier forecasts meet their actuals (never later
+    ones). `calibration` itself is left as it was."""
+    cal = calibration.copy()
+    signal = cal.signal(ctx.base_features(test_t)[0])
+    lo = np.full(pred.shape, np.nan)
+    hi = np.full(pred.shape, np.nan)
+    for i, t in enumerate(test_t.tolist()):
+        # Forecasts whose target is row t are scored as row t closes, before issuing at t.
+        for j, h in enumerate(steps):
+            if i - h >= 0:
+                cal.adapt(j, ctx.values[t], lo[i - h, :, j], hi[i - h, :, j], delay=h)
+        lo[i], hi[i] = cal.apply(pred[i], signal[i])
+    return lo, hi

@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from trafficcast.forecast import metrics
-from trafficcast.forecast.features import INPUT_STEPS, FeatureContext
-from trafficcast.forecast.intervals import IntervalCalibration
+from trafficcast.forecast.features import INPUT_STEPS
+from trafficcast.forecast.intervals import online_bands
 from trafficcast.forecast.models.base import PointModel
 from trafficcast.forecast.panel import STEP_MINUTES, Panel
 from trafficcast.forecast.training import (
@@ -104,28 +104,6 @@ def _mean_width(
     return float((upper[ok] - lower[ok]).mean()) if ok.any() else float("nan")
 
 
-def _online_bands(
-    ctx: FeatureContext,
-    calibration: IntervalCalibration,
-    test_t: npt.NDArray[np.int64],
-    pred: npt.NDArray[np.float32],
-    steps: tuple[int, ...],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Bands for the test rows as the live loop makes them: issued in time order, each
-    horizon's quantiles adapted as earlier forecasts meet their actuals (never later ones)."""
-    cal = calibration.copy()
-    signal = cal.signal(ctx.base_features(test_t)[0])
-    lo = np.full(pred.shape, np.nan)
-    hi = np.full(pred.shape, np.nan)
-    for i, t in enumerate(test_t.tolist()):
-        # Forecasts whose target is row t are scored as row t closes, before issuing at t.
-        for j, h in enumerate(steps):
-            if i - h >= 0:
-                cal.adapt(j, ctx.values[t], lo[i - h, :, j], hi[i - h, :, j], delay=h)
-        lo[i], hi[i] = cal.apply(pred[i], signal[i])
-    return lo, hi
-
-
 def evaluate(
     dataset: str,
     panel: Panel,
@@ -154,7 +132,7 @@ def evaluate(
             is_chosen = model is chosen.model
             lo = hi = np.full_like(pred, np.nan, dtype=np.float64)
             if is_chosen:
-                lo, hi = _online_bands(ctx, chosen.calibration, test_t, pred, needed)
+                lo, hi = online_bands(ctx, chosen.calibration, test_t, pred, needed)
             for p in protocol.report_steps:
                 t = _windows(protocol, test_t, panel.steps, p)
                 pos = np.searchsorted(test_t, t)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from trafficcast.forecast import metrics
 from trafficcast.forecast.bundle import TrainedModel
 from trafficcast.forecast.features import FEATURES, FeatureContext
-from trafficcast.forecast.intervals import IntervalCalibration
+from trafficcast.forecast.intervals import IntervalCalibration, online_bands
 from trafficcast.forecast.models.base import PointModel
 from trafficcast.forecast.models.gbm import GradientBoosting
 from trafficcast.forecast.panel import STEP_MINUTES, STEP_MS, Panel
@@ -60,9 +60,11 @@ def score(
     t_idx: npt.NDArray[np.int64],
     steps: Sequence[int],
     calibration: IntervalCalibration | None = None,
+    adaptive: bool = False,
 ) -> Scores:
     """MAE and RMSE of `model` forecasting from rows `t_idx`, per horizon; with a
-    calibration also the coverage of its 80 % interval."""
+    calibration also the coverage of its 80 % interval — `adaptive`: with the bands
+    following their misses as they do live (rows must then be consecutive)."""
     pred = model.predict(ctx, t_idx, steps)
     actual = np.stack([ctx.values[t_idx + h] for h in steps], axis=-1)
     per_step = list(enumerate(steps))
@@ -71,8 +73,11 @@ def score(
         "rmse": by_horizon({h: metrics.rmse(actual[..., j], pred[..., j]) for j, h in per_step}),
     }
     if calibration is not None:
-        x, _ = ctx.base_features(t_idx)
-        lo, hi = calibration.apply(pred, calibration.signal(x))
+        if adaptive:
+            lo, hi = online_bands(ctx, calibration, t_idx, pred, tuple(steps))
+        else:
+            x, _ = ctx.base_features(t_idx)
+            lo, hi = calibration.apply(pred, calibration.signal(x))
         out["coverage"] = by_horizon(
             {h: metrics.coverage(actual[..., j], lo[..., j], hi[..., j]) for j, h in per_step}
         )
@@ -118,7 +123,7 @@ def held_out_scores(
     for quantity, result in results.items():
         chosen = result.chosen
         scores: dict[str, Any] = dict(
-            score(result.ctx, chosen.model, rows, steps, chosen.calibration)
+            score(result.ctx, chosen.model, rows, steps, chosen.calibration, adaptive=True)
         )
         fitted = {c.kind: c.model for c in result.candidates}
         # Baselines learn nothing, so one that was not a candidate is scored unfitted.
