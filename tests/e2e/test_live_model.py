@@ -36,7 +36,7 @@ from trafficcast.forecast import training
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND
 from trafficcast.forecast.models.gbm import GbmParams
 from trafficcast.forecast.panel import STEP_MS, Panel
-from trafficcast.forecast.registration import iso_utc, register_trained
+from trafficcast.forecast.registration import register_trained
 from trafficcast.forecast.registry import MODEL_FILE, ModelRecord, ModelRegistry
 from trafficcast.forecast.sources import panel_from_dataset
 from trafficcast.forecast.training import Split, TrainConfig
@@ -419,8 +419,8 @@ def test_models_api_lists_shows_promotes_and_rolls_back(
 
     t = live.trained
     window = {
-        "start": iso_utc(t.panel.start_ms),
-        "end": iso_utc(t.panel.start_ms + TRAIN_ROWS * STEP_MS),
+        "start": iso(t.panel.start_ms),
+        "end": iso(t.panel.start_ms + TRAIN_ROWS * STEP_MS),
         "steps": TRAIN_ROWS,
         "segments": len(live.segment_ids),
     }

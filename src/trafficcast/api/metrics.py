@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
+
 if TYPE_CHECKING:
     from trafficcast.runtime import Runtime
 
@@ -126,6 +128,6 @@ class PipelineCollector(Collector):
             labels=["model_version", "kind"],
         )
         info.add_metric(
-            [live.version, live.model.kind] if live is not None else ["blend-v1", "blend"], 1.0
+            [live.version, live.model.kind] if live is not None else [BLEND_VERSION, "blend"], 1.0
         )
         yield info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -50,3 +50,9 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+def _fail(message: str) -> NoReturn:
+    # Plain echo, not rich: messages quote names like ['15'] that rich would read as markup.
+    typer.echo(typer.style("error:", fg="red", bold=True) + f" {message}", err=True)
+    raise typer.Exit(1)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from trafficcast.cli.common import DataDir, _progress, _settings, app, console
+from trafficcast.cli.common import DataDir, _fail, _progress, _settings, app, console
 from trafficcast.config import Settings
 from trafficcast.sources.dataset import DatasetError
 from trafficcast.store.base import StoreUnavailable
@@ -37,12 +37,6 @@ DASH = "\N{EN DASH}"  # a metric that is absent
 # Wide enough for every column unwrapped when the output goes to a file or pipe, where rich
 # would otherwise assume 80 columns.
 PIPE_WIDTH = 200
-
-
-def _fail(message: str) -> NoReturn:
-    # Plain echo, not rich: messages quote names like ['15'] that rich would read as markup.
-    typer.echo(typer.style("error:", fg="red", bold=True) + f" {message}", err=True)
-    raise typer.Exit(1)
 
 
 @contextmanager

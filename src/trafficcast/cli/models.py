@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from trafficcast.cli.common import _fail
 from trafficcast.config import Settings
 from trafficcast.forecast.registry import ModelRecord, ModelRegistry, RegistryError
 
@@ -40,12 +41,6 @@ def _registry() -> Iterator[ModelRegistry]:
         _fail(str(exc))
     except ValidationError as exc:
         _fail(f"invalid settings: {exc}")
-
-
-def _fail(message: str) -> NoReturn:
-    # Plain echo, not rich: messages quote names like ['15'] that rich would read as markup.
-    typer.echo(typer.style("error:", fg="red", bold=True) + f" {message}", err=True)
-    raise typer.Exit(1)
 
 
 def _dig(metadata: dict[str, Any], *keys: str) -> Any:

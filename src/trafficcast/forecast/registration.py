@@ -12,7 +12,6 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,9 @@ from trafficcast.forecast.training import (
     horizons_minutes,
     make_model,
 )
+from trafficcast.live.messages import iso
 
 Scores = dict[str, dict[str, float]]  # metric -> horizon minutes (as text) -> value
-
-
-def iso_utc(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def by_horizon(values: Mapping[int, float]) -> dict[str, float]:
@@ -61,11 +57,14 @@ def score(
     steps: Sequence[int],
     calibration: IntervalCalibration | None = None,
     adaptive: bool = False,
+    pred: npt.NDArray[np.float32] | None = None,
 ) -> Scores:
     """MAE and RMSE of `model` forecasting from rows `t_idx`, per horizon; with a
     calibration also the coverage of its 80 % interval — `adaptive`: with the bands
-    following their misses as they do live (rows must then be consecutive)."""
-    pred = model.predict(ctx, t_idx, steps)
+    following their misses as they do live (rows must then be consecutive). `pred`:
+    the model's forecasts from those rows when already made."""
+    if pred is None:
+        pred = model.predict(ctx, t_idx, steps)
     actual = np.stack([ctx.values[t_idx + h] for h in steps], axis=-1)
     per_step = list(enumerate(steps))
     out: Scores = {
@@ -97,7 +96,8 @@ def validation_scores(result: QuantityResult, split: Split, steps: Sequence[int]
     """
     rows = forecast_rows(split.train_end, split.valid_end, steps)
     chosen = result.chosen
-    return score(result.ctx, chosen.model, rows, steps, chosen.calibration)
+    made = next(c.validation_pred for c in result.candidates if c.model is chosen.model)
+    return score(result.ctx, chosen.model, rows, steps, chosen.calibration, pred=made)
 
 
 def held_out_scores(
@@ -172,8 +172,8 @@ def build_metadata(
         "quantities": list(model.quantities),
         # What the model learned from: training and validation rows; test rows come after.
         "training_window": {
-            "start": iso_utc(panel.start_ms),
-            "end": iso_utc(panel.start_ms + split.valid_end * STEP_MS),
+            "start": iso(panel.start_ms),
+            "end": iso(panel.start_ms + split.valid_end * STEP_MS),
             "steps": split.valid_end,
             "segments": panel.size,
         },

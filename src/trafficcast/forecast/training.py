@@ -59,6 +59,7 @@ class CandidateResult:
     model: PointModel
     validation_mae: dict[int, float]  # by step
     fit_seconds: float
+    validation_pred: npt.NDArray[np.float32]  # (rows, N, steps) forecasts on validation
 
     @property
     def mean_mae(self) -> float:
@@ -115,7 +116,6 @@ def fit_quantity(
         )
     actual = np.stack([ctx.values[valid_t + h] for h in steps], axis=-1)
     results: list[CandidateResult] = []
-    predictions: dict[str, npt.NDArray[np.float32]] = {}
     for kind in config.candidates:
         model = make_model(kind, config)
         started = time.perf_counter()
@@ -127,20 +127,20 @@ def fit_quantity(
         model.fit(ctx, train_t, valid_t, steps, report)
         fitted = time.perf_counter() - started
         pred = model.predict(ctx, valid_t, steps)
-        predictions[kind] = pred
         results.append(
             CandidateResult(
                 kind,
                 model,
                 {h: metrics.mae(actual[..., j], pred[..., j]) for j, h in enumerate(steps)},
                 fitted,
+                pred,
             )
         )
     best = min(results, key=lambda r: r.mean_mae)
     x, _ = ctx.base_features(valid_t)
     feature = SCALE_FEATURE[quantity]
     calibration = IntervalCalibration.fit(
-        actual, predictions[best.kind], np.abs(x[..., BASE_FEATURES.index(feature)]), feature
+        actual, best.validation_pred, np.abs(x[..., BASE_FEATURES.index(feature)]), feature
     )
     return QuantityResult(QuantityModel(best.model, calibration, ctx.profiles), results, ctx)
 

@@ -12,7 +12,12 @@ from trafficcast.api.deps import get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
-from trafficcast.forecast.registry import ModelRecord, RegistryError, UnknownModel
+from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
+from trafficcast.forecast.registry import (
+    ModelRecord,
+    RegistryError,
+    UnknownModel,
+)
 from trafficcast.runtime import Runtime
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -58,7 +63,7 @@ def _summary(runtime: Runtime, record: ModelRecord) -> dict[str, Any]:
 
 def _live_version(runtime: Runtime) -> str:
     live = runtime.processor.model
-    return live.version if live is not None else "blend-v1"
+    return live.version if live is not None else BLEND_VERSION
 
 
 def _registry_error(exc: RegistryError) -> ApiError:
