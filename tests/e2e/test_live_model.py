@@ -478,6 +478,14 @@ def test_models_api_lists_shows_promotes_and_rolls_back(
     ):
         err = envelope(response, 404)
         assert "gbm-19990101-000000" in err["message"]
+    # Not a version name at all (a NUL, a dot-file): a validation error naming the field.
+    for bad in ("%00x", ".hidden"):
+        for response in (
+            client.post(f"/api/models/{bad}/promote"),
+            client.get(f"/api/models/{bad}"),
+        ):
+            err = envelope(response, 422)
+            assert err["details"][0]["field"] == "version"
     assert runtime.processor.model.version == v1
 
     mae = samples(client, "trafficcast_live_forecast_mae_mph")

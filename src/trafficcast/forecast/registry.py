@@ -55,6 +55,10 @@ class UnknownModel(RegistryError):
     """No model with the requested version; the message lists the available ones."""
 
 
+class InvalidName(RegistryError):
+    """A version or kind that is not a safe name (path characters, too long, ...)."""
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     version: str
@@ -75,7 +79,7 @@ def _iso(moment: datetime) -> str:
 
 def _check_name(value: object, what: str, max_len: int = 64) -> str:
     if not isinstance(value, str) or len(value) > max_len or not _NAME.fullmatch(value):
-        raise RegistryError(
+        raise InvalidName(
             f"invalid {what} {value!r}: use letters, digits, '.', '_' and '-', at most "
             f"{max_len} characters, not starting with '.'"
         )

@@ -14,6 +14,7 @@ from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.forecast.registry import (
+    InvalidName,
     ModelRecord,
     RegistryError,
     UnknownModel,
@@ -67,7 +68,8 @@ def _live_version(runtime: Runtime) -> str:
 
 
 def _registry_error(exc: RegistryError) -> ApiError:
-    status = 404 if isinstance(exc, UnknownModel) else 409
+    # Not there: 404; not a valid name: 422; the registry's state refuses it: 409.
+    status = 404 if isinstance(exc, UnknownModel) else 422 if isinstance(exc, InvalidName) else 409
     return ApiError(status, str(exc), details=[{"field": "version", "reason": str(exc)}])
 
 
