@@ -35,3 +35,12 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# Real services (PostgreSQL, Kafka, Redis), started by scripts/ on first use.
+from tests.services import (  # noqa: E402, F401
+    kafka_service,
+    postgres_database,
+    postgres_service,
+    redis_service,
+)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# NoDecode: lists come as comma-separated text (15,30,60), not JSON.
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -24,22 +26,53 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on")
     data_dir: Path = Field(Path("data"), description="Folder for the embedded database file")
     database_url: str = Field(
-        "", description="Store location; empty = duckdb file <data_dir>/trafficcast.duckdb"
+        "",
+        description="Store: empty = duckdb file <data_dir>/trafficcast.duckdb; duckdb://PATH; "
+        "or postgresql://USER@HOST:PORT/DB",
     )
     models_dir: str = Field("", description="Model registry folder; empty = <data_dir>/models")
     registry_poll_s: float = Field(
         10.0, gt=0, description="How often a server checks the registry for a newly promoted model"
     )
-    bus: str = Field("memory://", description="Event bus; memory:// is the in-process bus")
+    bus: str = Field(
+        "memory://",
+        description="Event bus: memory:// (in-process) or kafka://HOST:PORT[?format=avro"
+        "&partitions=N]",
+    )
+    consumer_group: str = Field(
+        "trafficcast-processors", description="Kafka consumer group of `trafficcast process`"
+    )
+    max_consumer_lag_events: int = Field(
+        1_000_000, gt=0, description="Consumer lag above which /health reports degraded"
+    )
+    redis_url: str = Field(
+        "", description="Redis for rate limits shared by API processes; empty = in-process"
+    )
+    # Off (0) until users and API keys exist to tell the classes apart; PRODUCT.md §6's
+    # defaults are 100 / 1 000 / 10 000 an hour.
+    rate_limit_anonymous_per_hour: int = Field(
+        0, ge=0, description="Requests per hour per anonymous client; 0 = unlimited"
+    )
+    rate_limit_authenticated_per_hour: int = Field(
+        0, ge=0, description="Requests per hour per signed-in user or API key; 0 = unlimited"
+    )
+    rate_limit_premium_per_hour: int = Field(
+        0, ge=0, description="Requests per hour for premium identities; 0 = unlimited"
+    )
+    rate_limit_exempt_paths: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("/health", "/metrics"), description="Paths never rate limited"
+    )
     bus_capacity_events: int = Field(2_000_000, gt=0, description="Bound of the in-process bus")
-    window_minutes: tuple[int, ...] = Field((1, 5), description="Tumbling window sizes")
+    window_minutes: Annotated[tuple[int, ...], NoDecode] = Field(
+        (1, 5), description="Tumbling window sizes"
+    )
     allowed_lateness_s: int = Field(
         300, ge=0, description="How late an event may still update its window"
     )
     watermark_delay_s: int = Field(
         0, ge=0, description="Out-of-orderness tolerated before a window closes"
     )
-    horizons_min: tuple[int, ...] = Field(
+    horizons_min: Annotated[tuple[int, ...], NoDecode] = Field(
         tuple(range(5, 61, 5)), description="Forecast horizons (minutes, multiples of 5)"
     )
     timezone: str = Field("America/Los_Angeles", description="Local time zone of the road network")
@@ -58,7 +91,7 @@ class Settings(BaseSettings):
     live_interval_ms: int = Field(
         1000, gt=0, description="Minimum gap between traffic_event messages per segment"
     )
-    cors_origins: tuple[str, ...] = Field(
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Origins allowed to call the API from a browser"
     )
     log_level: str = Field("INFO", description="Logging level")
@@ -70,7 +103,7 @@ class Settings(BaseSettings):
             return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "rate_limit_exempt_paths", mode="before")
     @classmethod
     def _split_strings(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -93,15 +126,36 @@ class Settings(BaseSettings):
             raise ValueError("each horizon must be a positive multiple of 5 minutes, up to a day")
         return tuple(sorted(set(value)))
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value and not value.startswith(("duckdb://", "postgresql://", "postgres://")):
+            raise ValueError("must start with duckdb:// or postgresql://")
+        return value
+
+    @field_validator("bus")
+    @classmethod
+    def _known_bus(cls, value: str) -> str:
+        if not value.startswith(("memory://", "kafka://")):
+            raise ValueError("must be memory:// or kafka://HOST:PORT")
+        return value
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def uses_kafka(self) -> bool:
+        return self.bus.startswith("kafka://")
+
     @property
     def database_path(self) -> str:
+        """The DuckDB file (embedded store)."""
         if not self.database_url:
             return str(self.data_dir / "trafficcast.duckdb")
         if self.database_url.startswith("duckdb://"):
             return self.database_url.removeprefix("duckdb://")
-        raise ValueError(
-            f"database_url {self.database_url!r}: only duckdb:// is available in this version"
-        )
+        raise ValueError(f"database_url {self.database_url!r} is not a DuckDB file")
 
     @property
     def registry_path(self) -> Path:

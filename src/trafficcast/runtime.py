@@ -2,6 +2,11 @@
 
 One Runtime is one trafficcast process: store, bus, stream processor, live hub
 and any feeds (simulator or replay). The API and the CLI both build on it.
+
+Its role follows from the settings: with the in-process bus everything runs
+here ("all"); with Kafka an API process ("api") produces to the log and fans
+updates out to its WebSocket clients, and `trafficcast process` runs the
+stream processors ("processor") as a consumer group.
 """
 
 from __future__ import annotations
@@ -9,18 +14,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Literal
 
 import pyarrow as pa
 
 from trafficcast import __version__
 from trafficcast.bus.base import BusFull
+from trafficcast.bus.kafka import KafkaBus, KafkaBusConfig, LagProbe
 from trafficcast.bus.memory import MemoryBus
 from trafficcast.config import Settings
 from trafficcast.domain.events import Limits, ValidatedBatch
 from trafficcast.forecast.live import LiveModel
 from trafficcast.forecast.registry import ModelRegistry, RegistryError, UnknownModel
 from trafficcast.live.hub import LiveHub
+from trafficcast.live.kafka_fanout import KafkaFanout
 from trafficcast.sources.feeds import Feed
+from trafficcast.store.base import Store
 from trafficcast.store.duckdb_store import DuckDBStore
 from trafficcast.stream.catalog import SegmentCatalog
 from trafficcast.stream.processor import ProcessorConfig, StreamProcessor
@@ -39,17 +49,42 @@ class IngestStats:
         self.refused = 0  # whole batches turned away by backpressure
 
 
+Role = Literal["all", "api", "processor"]
+
+
+def open_store(settings: Settings) -> Store:
+    if settings.uses_postgres:
+        from trafficcast.store.postgres_store import PostgresStore
+
+        return PostgresStore(settings.database_url)
+    return DuckDBStore(settings.database_path)
+
+
+def open_bus(settings: Settings, limits: Limits) -> MemoryBus | KafkaBus:
+    if settings.uses_kafka:
+        config = KafkaBusConfig.from_url(settings.bus, group=settings.consumer_group)
+        return KafkaBus(config, limits=limits)
+    return MemoryBus(settings.bus_capacity_events)
+
+
 class Runtime:
     version = __version__
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, role: Role | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
-        if not s.bus.startswith("memory://"):
-            raise ValueError(f"bus {s.bus!r}: only memory:// is available in this version")
-        self.store = DuckDBStore(s.database_path)
+        self.role: Role = role or ("api" if s.uses_kafka else "all")
+        if s.uses_kafka == (self.role == "all"):
+            raise ValueError(
+                f"bus {s.bus!r}: the {self.role!r} role needs "
+                + ("the in-process bus (memory://)" if self.role == "all" else "a kafka:// bus")
+            )
+        self.limits = Limits(
+            max_speed=s.max_speed_mph, max_future_skew_ms=s.max_future_skew_s * 1000
+        )
+        self.store = open_store(s)
         self.store.init_schema()
-        self.bus = MemoryBus(s.bus_capacity_events)
+        self.bus = open_bus(s, self.limits)
         self.catalog = SegmentCatalog()
         self.catalog.load(self.store.segments())
         self.hub = LiveHub(s.ws_queue_size)
@@ -65,24 +100,50 @@ class Runtime:
                 timezone=s.timezone,
                 live_interval_ms=s.live_interval_ms,
             ),
-            publish=self.hub.publish_threadsafe,
-            live_interest=self.hub.interest,
+            publish=self._publisher(),
+            # A processor of a group publishes everything: any API process may want it.
+            live_interest=self.hub.interest if self.role == "all" else lambda: (True, frozenset()),
         )
         self.processor.set_links(self.store.links())
-        self.processor.restore()
+        if self.role != "processor":  # a group member rebuilds its own share when assigned
+            self.processor.restore()
+        self.fanout: KafkaFanout | None = None
+        if self.role == "api":
+            assert isinstance(self.bus, KafkaBus)
+            self.fanout = KafkaFanout(self.bus.config.bootstrap, self._deliver)
+            self.lag_probe: LagProbe | None = LagProbe(
+                self.bus.config.bootstrap, self.bus.config.group
+            )
+        else:
+            self.lag_probe = None
         self.registry = ModelRegistry(s.registry_path)
         self._models: dict[str, LiveModel] = {}
         self._models_lock = threading.Lock()
         self._stop_following = threading.Event()
         self.model_error: str | None = None
         self._activate_promoted()
-        self.limits = Limits(
-            max_speed=s.max_speed_mph, max_future_skew_ms=s.max_future_skew_s * 1000
-        )
         self.ingest_stats = IngestStats()
         self.feeds: list[Feed] = []
         self.started_at = time.time()
         self._running = False
+
+    def _publisher(self) -> Callable[[str, list[tuple[str, str]]], None]:
+        if self.role == "processor":
+            bus = self.bus
+            assert isinstance(bus, KafkaBus)
+            return bus.publish_messages
+        return lambda _kind, messages: self.hub.publish_threadsafe(messages)
+
+    def _deliver(self, kind: str, messages: list[tuple[str, str]]) -> None:
+        """Updates from the processors (API role): to this process's subscribers, and the
+        read caches learn that the data under them moved."""
+        v = self.processor.versions
+        v.events += 1
+        if kind == "window":
+            v.windows += 1
+        elif kind == "prediction":
+            v.predictions += 1
+        self.hub.publish_threadsafe(messages)
 
     def register_segments(self, segments: pa.Table, links: pa.Table | None = None) -> None:
         self.store.upsert_segments(segments)
@@ -165,7 +226,10 @@ class Runtime:
         if self._running:
             return
         self._running = True
-        self.processor.start()
+        if self.fanout is not None:
+            self.fanout.start()
+        if self.role != "api":
+            self.processor.start()
         for feed in self.feeds:
             feed.start()
         self.follow_registry(self.settings.registry_poll_s)
@@ -175,6 +239,10 @@ class Runtime:
         for feed in self.feeds:
             feed.stop()
         self.processor.stop()  # also when started on its own (benchmarks, tests)
+        if self.fanout is not None:
+            self.fanout.stop()
+        if self.lag_probe is not None:
+            self.lag_probe.close()
         self._running = False
         self.bus.close()
         self.store.close()

@@ -23,6 +23,7 @@ from trafficcast.api.errors import install_error_handlers
 from trafficcast.api.metrics import ApiMetrics, PipelineCollector
 from trafficcast.api.middleware import RequestContextMiddleware
 from trafficcast.api.models import EventBatchIn, EventIn
+from trafficcast.api.rate_limit import RateLimitMiddleware
 from trafficcast.api.routes import (
     accuracy,
     alerts,
@@ -34,6 +35,7 @@ from trafficcast.api.routes import (
     segments,
     system,
 )
+from trafficcast.ratelimit import make_limiter
 from trafficcast.runtime import Runtime
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -47,6 +49,9 @@ The API is live: see <a href="/docs">/docs</a>.</p></body></html>"""
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     """Build the app around a runtime; with manage_runtime it starts and stops with the app."""
+    s = runtime.settings
+    # One budget per client across every API process when Redis is configured.
+    limiter = make_limiter(s.redis_url or None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +63,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         finally:
             if manage_runtime:
                 runtime.stop()
+            await limiter.aclose()
 
     app = FastAPI(
         title="trafficcast",
@@ -84,6 +90,19 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         live,
     ):
         app.include_router(module.router)
+    app.state.limiter = limiter
+    # Added before CORS and the request context: preflights spend no budget, and a 429
+    # carries the request id.
+    app.add_middleware(
+        RateLimitMiddleware,
+        limiter=limiter,
+        limits={
+            "anonymous": s.rate_limit_anonymous_per_hour,
+            "authenticated": s.rate_limit_authenticated_per_hour,
+            "premium": s.rate_limit_premium_per_hour,
+        },
+        exempt_paths=s.rate_limit_exempt_paths,
+    )
     if runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -73,6 +73,12 @@ class MemoryBus:
             self._cond.notify_all()
             return out
 
+    def position(self) -> object:
+        return None  # in memory: nothing survives a crash, so nothing to commit
+
+    def commit(self, position: object) -> None:
+        pass
+
     def close(self) -> None:
         with self._cond:
             self._closed = True

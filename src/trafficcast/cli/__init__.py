@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from trafficcast.cli import running  # isort: split
 
-from trafficcast.cli import forecasting, models
+from trafficcast.cli import database, forecasting, models, processing
 from trafficcast.cli.common import app
 
 app.add_typer(
     models.app, name="models", help="Trained forecasting models: list, show, promote, roll back."
 )
 
-__all__ = ["app", "forecasting", "main", "running"]
+__all__ = ["app", "database", "forecasting", "main", "processing", "running"]
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -257,15 +257,20 @@ class DuckDBStore:
     def count_events(self) -> int:
         return int(self._scalar("SELECT count(*) FROM events"))
 
-    def events_since(self, since_ms: int) -> pa.Table:
+    def events_since(self, since_ms: int, segment_ids: Sequence[str] | None = None) -> pa.Table:
+        only, params = _segment_filter(segment_ids)
         table = self._query(
-            f'SELECT {_EVENT_COLUMNS} FROM events WHERE "timestamp" >= epoch_ms(?)', [since_ms]
+            f'SELECT {_EVENT_COLUMNS} FROM events WHERE "timestamp" >= epoch_ms(?){only}',
+            [since_ms, *params],
         )
         return table.cast(EVENT_SCHEMA)
 
-    def max_event_ms(self) -> int | None:
+    def max_event_ms(self, segment_ids: Sequence[str] | None = None) -> int | None:
+        only, params = _segment_filter(segment_ids)
         with self._cursor() as cur:
-            row = cur.execute('SELECT epoch_ms(max("timestamp")) FROM events').fetchone()
+            row = cur.execute(
+                f'SELECT epoch_ms(max("timestamp")) FROM events WHERE TRUE{only}', params
+            ).fetchone()
         if row is None or row[0] is None:
             return None
         return int(row[0])
@@ -544,6 +549,12 @@ class DuckDBStore:
         with self._cursor() as cur:
             row = cur.execute(sql, params or []).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+
+def _segment_filter(segment_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if segment_ids is None:
+        return "", []
+    return " AND segment_id IN (SELECT unnest(?::VARCHAR[]))", [list(segment_ids)]
 
 
 def _newest_per_key(predictions: pa.Table) -> pa.Table:

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +47,10 @@ from trafficcast.stream.windowing import NO_WATERMARK, TumblingWindows, WindowRe
 log = logging.getLogger(__name__)
 
 FORECAST_WINDOW_MINUTES = SLOT_MINUTES
-Publisher = Callable[[list[tuple[str, str]]], None]
+# (message kind, [(segment_id, json_text)]): kinds are traffic_event, window, prediction, alert.
+Publisher = Callable[[str, list[tuple[str, str]]], None]
+# The store's segments -> those whose events this processor now receives.
+Ownership = Callable[[Sequence[str]], list[str]]
 
 
 @dataclass
@@ -105,6 +108,26 @@ class StreamProcessor:
         self.config = config or ProcessorConfig()
         self.publish = publish
         self.live_interest = live_interest
+        self._fresh_state()
+        # A trained model, when one is promoted; the blend fills what it cannot forecast.
+        self.model: LiveModel | None = None
+        self.links = LINK_SCHEMA.empty_table()
+        self.links_version = 0
+        self.stats = ProcessorStats()
+        self.versions = DataVersions()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._writes: queue.Queue[_Outbox | None] = queue.Queue(maxsize=2)
+        self._writer: threading.Thread | None = None
+        self._flush_requested = threading.Event()
+        self._last_checkpoint = 0.0
+        self._position: object = None  # the bus position after the last poll
+        self.rebalances = 0
+        self.failure: BaseException | None = None
+
+    def _fresh_state(self) -> None:
+        """Empty stream state: at start, and when a rebalance changes what this process owns."""
         lateness = self.config.allowed_lateness_ms
         self.windows = {
             m: TumblingWindows(m * 60_000, lateness, self.config.watermark_delay_ms)
@@ -116,30 +139,16 @@ class StreamProcessor:
         self.recent_ids = RecentIds(horizon)
         self.forecaster = BlendForecaster(self.config.horizons_min)
         self.scorer = LiveScorer(self.forecaster.horizons_min)
-        # A trained model, when one is promoted; the blend fills what it cannot forecast.
-        self.model: LiveModel | None = None
         self.history = RecentHistory()
-        self.links = LINK_SCHEMA.empty_table()
-        self.links_version = 0
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
         self.congestion = CongestionAlerts()
-        self.stats = ProcessorStats()
-        self.versions = DataVersions()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._idle = threading.Event()
-        self._writes: queue.Queue[_Outbox | None] = queue.Queue(maxsize=2)
-        self._writer: threading.Thread | None = None
-        self._flush_requested = threading.Event()
-        self._last_checkpoint = 0.0
-        self.failure: BaseException | None = None
 
     # lifecycle ---------------------------------------------------------------
     @property
     def watermark_ms(self) -> int:
         return min(w.watermark_ms for w in self.windows.values())
 
-    def restore(self, profile_days: int = 14) -> None:
+    def restore(self, profile_days: int = 14, segment_ids: Sequence[str] | None = None) -> None:
         """Pick up after a restart exactly where the stored events leave off.
 
         Every window still open at the stored watermark has all its events
@@ -147,16 +156,19 @@ class StreamProcessor:
         horizon rebuilds open windows and the duplicate index exactly; replayed
         or resent events are then recognised and counted once. Forecast
         profiles are relearned from the stored 5-minute windows.
+
+        With `segment_ids` (a consumer group member after a rebalance) only
+        those segments' state is rebuilt, and the watermark is theirs.
         """
-        saved = self.store.get_state("max_event_ms")
-        stored_max = self.store.max_event_ms()
+        saved = self.store.get_state("max_event_ms") if segment_ids is None else None
+        stored_max = self.store.max_event_ms(segment_ids)
         candidates = [int(v) for v in (saved, stored_max) if v is not None]
         if not candidates:
             return
         max_event = max(candidates)
         for w in self.windows.values():
             w.restore_watermark(max_event)
-        recent = self.store.events_since(max_event - self.recent_ids.horizon_ms)
+        recent = self.store.events_since(max_event - self.recent_ids.horizon_ms, segment_ids)
         if recent.num_rows:
             self.recent_ids.admit(hash_ids(recent.column("event_id")), self.watermark_ms)
             seg = self.catalog.lookup(recent.column("segment_id"))
@@ -176,6 +188,9 @@ class StreamProcessor:
         history = self.store.windows_between(
             FORECAST_WINDOW_MINUTES, max_event - profile_days * 86_400_000, max_event + 1
         )
+        if segment_ids is not None:
+            owned = pc.is_in(history.column("segment_id"), pa.array(list(segment_ids), pa.string()))
+            history = history.filter(owned)
         if history.num_rows:
             seg = self.catalog.lookup(history.column("segment_id"))
             start = np.asarray(
@@ -190,6 +205,9 @@ class StreamProcessor:
             self.history.observe(seg, start, speed, volume)
 
     def start(self) -> None:
+        listen = getattr(self.bus, "set_rebalance_listener", None)
+        if listen is not None:
+            listen(self._partitions_revoked, self._partitions_assigned)
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
         self._thread = threading.Thread(target=self._run, name="stream-processor", daemon=True)
@@ -231,10 +249,26 @@ class StreamProcessor:
                 time.sleep(0.01)
         return False
 
+    def _partitions_revoked(self) -> None:
+        """Before partitions move away: everything read so far must be durably written, so
+        the bus can commit its position and the next owner rebuilds from the store."""
+        if self._writer is not None and self._writer.is_alive():
+            self._writes.join()
+
+    def _partitions_assigned(self, owns: Ownership) -> None:
+        """Now reading other partitions: rebuild stream state for exactly their segments."""
+        self.rebalances += 1
+        self._fresh_state()
+        self.catalog.load(self.store.segments())
+        owned = owns(self.catalog.index.ids.to_pylist())
+        self.restore(segment_ids=owned)
+        log.info("rebuilt stream state for %d segments", len(owned))
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 batches = self.bus.poll(self.config.max_batch_events, self.config.poll_timeout_s)
+                self._position = self.bus.position()
                 if batches:
                     self.process(pa.concat_tables(batches))
                 elif self._flush_requested.is_set():
@@ -331,6 +365,7 @@ class StreamProcessor:
         the processor at most two cycles ahead of the store.
         """
         out.max_event_ms = max(w.max_event_ms for w in self.windows.values())
+        out.position = self._position
         if self._writer is not None and self._writer.is_alive():
             self._writes.put(out)
         else:
@@ -370,14 +405,15 @@ class StreamProcessor:
                     raise
                 delay = min(delay * 2, 5.0)
         self.failure = None
+        self.bus.commit(out.position)  # only now may the bus move past these events
         v = self.versions
         v.events += out.events is not None and out.events.num_rows > 0
         v.windows += bool(out.windows)
         v.predictions += bool(out.predictions)
         v.segments += out.new_segments is not None
         if self.publish is not None:
-            for messages in out.messages:
-                self.publish(messages)
+            for kind, messages in out.messages:
+                self.publish(kind, messages)
 
     def _write(self, out: _Outbox, max_event: int) -> None:
         store = self.store
@@ -461,9 +497,10 @@ class StreamProcessor:
         ids = self.catalog.index.take(due).to_pylist()
         los = level_of_service(c.speed[due], self.catalog.free_flow[due]).tolist()
         self.publish(
+            "traffic_event",
             traffic_event_messages(
                 ids, c.ts_ms[due], c.speed[due], c.volume[due], c.occupancy[due], los
-            )
+            ),
         )
 
     def _windows_closed(self, results: WindowResults, out: _Outbox) -> None:
@@ -518,7 +555,7 @@ class StreamProcessor:
     def _queue_rows(self, kind: str, table: pa.Table, out: _Outbox) -> None:
         wanted = self._wanted(table)
         if wanted is not None:
-            out.messages.append(table_row_messages(kind, _json_rows(wanted)))
+            out.messages.append((kind, table_row_messages(kind, _json_rows(wanted))))
 
     def set_links(self, links: pa.Table) -> None:
         """The road graph the trained model's neighbour features read."""
@@ -586,7 +623,7 @@ class StreamProcessor:
         self.stats.predictions += table.num_rows
         wanted = self._wanted(table)
         if wanted is not None:
-            out.messages.append(_prediction_messages(wanted))
+            out.messages.append(("prediction", _prediction_messages(wanted)))
         return forecasts
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
@@ -720,8 +757,9 @@ class _Outbox:
     window_updates: list[pa.Table] = field(default_factory=list)  # re-emissions
     predictions: list[pa.Table] = field(default_factory=list)
     alerts: list[pa.Table] = field(default_factory=list)
-    messages: list[list[tuple[str, str]]] = field(default_factory=list)
+    messages: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     max_event_ms: int = NO_WATERMARK  # the checkpoint written with this output
+    position: object = None  # the bus position this output covers
 
 
 def forecasts_table(f: Forecasts, segment_ids: pa.Array) -> pa.Table:

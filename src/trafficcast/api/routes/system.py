@@ -13,6 +13,7 @@ from starlette.responses import Response
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.models import Health
 from trafficcast.api.responses import JSON
+from trafficcast.bus.kafka import KafkaBus
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.live.messages import iso
 from trafficcast.runtime import Runtime
@@ -30,6 +31,36 @@ def _database(runtime: Runtime) -> dict[str, Any]:
     except Exception as exc:
         return {"status": "unhealthy", "error": str(exc)}
     return {"status": "healthy", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def _live_mae(runtime: Runtime) -> dict[str, float | None]:
+    scorer = runtime.processor.scorer
+    return {
+        str(h): (None if v != v else round(v, 3))
+        for h, v in zip(scorer.horizons_min.tolist(), scorer.speed_mae.tolist(), strict=True)
+    }
+
+
+def _redis(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """Redis holds the shared rate limits when configured."""
+    url = runtime.settings.redis_url
+    if not url:
+        return {}
+    import redis
+
+    started = time.perf_counter()
+    try:
+        with redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        # Rate limits fail open without Redis, so the API still serves: degraded, not down.
+        return {"redis": {"status": "degraded", "error": str(exc)}}
+    return {
+        "redis": {
+            "status": "healthy",
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    }
 
 
 def _model(runtime: Runtime, mae: dict[str, float | None]) -> dict[str, Any]:
@@ -51,7 +82,54 @@ def _model(runtime: Runtime, mae: dict[str, float | None]) -> dict[str, Any]:
     }
 
 
+def _consumers(runtime: Runtime) -> dict[str, Any]:
+    """The processors' consumer group, seen from Kafka: lag per partition."""
+    assert runtime.lag_probe is not None
+    try:
+        lag = runtime.lag_probe.lag()
+    except Exception as exc:
+        return {"status": "unhealthy", "error": f"cannot reach Kafka: {exc}"}
+    total = sum(lag.values())
+    return {
+        "status": "degraded" if total > runtime.settings.max_consumer_lag_events else "healthy",
+        "group": runtime.settings.consumer_group,
+        "lag_records": total,
+        "lag_by_partition": {str(p): n for p, n in sorted(lag.items())},
+    }
+
+
+def _scaled_out(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """An API process in front of Kafka: its own parts, and the processors' progress."""
+    fanout = runtime.fanout
+    assert fanout is not None
+    bus = runtime.bus
+    assert isinstance(bus, KafkaBus)
+    return {
+        "bus": {
+            "status": "healthy",
+            "kind": "kafka",
+            "unacknowledged_records": bus.depth,
+            "dead_letters": bus.dead_letters,
+            **({"last_error": bus.last_error} if bus.last_error else {}),
+        },
+        "consumers": _consumers(runtime),
+        "live_fanout": {
+            "status": "healthy" if fanout.alive else "unhealthy",
+            "group": fanout.group,
+            "updates_received": fanout.received,
+            **({"last_error": fanout.last_error} if fanout.last_error else {}),
+        },
+    }
+
+
 def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    if runtime.role == "api":
+        return {
+            "database": _database(runtime),
+            **_scaled_out(runtime),
+            "model": _model(runtime, _live_mae(runtime)),
+            **_redis(runtime),
+        }
     proc, bus = runtime.processor, runtime.bus
     stats = proc.stats
     fill = bus.depth / bus.capacity
@@ -64,12 +142,7 @@ def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
     else:
         proc_status = "healthy"
     wm = proc.watermark_ms
-    mae = {
-        str(h): (None if v != v else round(v, 3))
-        for h, v in zip(
-            proc.scorer.horizons_min.tolist(), proc.scorer.speed_mae.tolist(), strict=True
-        )
-    }
+    mae = _live_mae(runtime)
     feeds = {
         f.name: {
             "status": "unhealthy" if f.failure else "healthy",
@@ -97,6 +170,7 @@ def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
             **({"last_error": str(proc.failure)} if proc.failure else {}),
         },
         "model": _model(runtime, mae),
+        **_redis(runtime),
     }
     result.update({f"feed:{k}": v for k, v in feeds.items()})
     return result

@@ -1,0 +1,5 @@
+"""`python -m trafficcast.cli`: the same command as `trafficcast`."""
+
+from trafficcast.cli import main
+
+main()
