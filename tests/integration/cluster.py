@@ -105,8 +105,19 @@ class Cluster:
         self.processes.append(proc)
         return proc
 
-    def processor(self) -> subprocess.Popen[bytes]:
-        return self._spawn("process", "--report-every", "1")
+    def processor(self, *, wait_assigned: bool = True) -> subprocess.Popen[bytes]:
+        """A new `trafficcast process`; by default once it owns partitions."""
+        proc = self._spawn("process", "--report-every", "1")
+        if wait_assigned:
+            self.wait_for_log(proc, "assigned partitions")
+        return proc
+
+    def log_of(self, proc: subprocess.Popen[bytes]) -> str:
+        n = self.processes.index(proc) + 1
+        return next(self.tmp.glob(f"*-{n}.log")).read_text(errors="replace")
+
+    def wait_for_log(self, proc: subprocess.Popen[bytes], text: str, times: int = 1) -> None:
+        self.wait_for(f"{text!r} in a log", lambda: self.log_of(proc).count(text) >= times)
 
     def api(self) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()

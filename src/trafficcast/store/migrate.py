@@ -7,6 +7,7 @@ from an installed wheel (the migrations folder ships as package data).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy
@@ -21,6 +22,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Key of the advisory lock held while migrating (any constant; "tcmigr" in ASCII).
 MIGRATION_LOCK = 0x74636D696772
 _SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+# Alembic keeps the running environment in module globals: one upgrade per
+# process at a time (processes are kept apart by MIGRATION_LOCK in env.py).
+_ALEMBIC = threading.Lock()
 
 
 def is_postgres_url(url: str) -> bool:
@@ -55,7 +59,8 @@ def config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at url to revision; StoreUnavailable if it cannot be reached."""
     try:
-        command.upgrade(config(url), revision)
+        with _ALEMBIC:
+            command.upgrade(config(url), revision)
     except sqlalchemy.exc.OperationalError as exc:
         raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(url)}: {exc.orig}") from exc
 

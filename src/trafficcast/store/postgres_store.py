@@ -144,7 +144,6 @@ class PostgresStore:
         if not migrate.is_postgres_url(url):
             raise ValueError(f"not a PostgreSQL URL (postgresql://...): {migrate.redact(url)}")
         self.url = url
-        self._timeout = timeout
         # The pool connects in the background and reconnects after an outage;
         # check= drops connections that broke while idle in the pool. A short
         # timeout makes callers fail with StoreUnavailable instead of hanging.
@@ -465,12 +464,13 @@ class PostgresStore:
         cols = _selected(ALERT_SCHEMA)
         if state is None:
             return self._read(
-                f"SELECT {cols} FROM alerts ORDER BY opened_at DESC LIMIT %s",
+                f"SELECT {cols} FROM alerts ORDER BY opened_at DESC, alert_id LIMIT %s",
                 ALERT_SCHEMA,
                 [limit],
             )
         return self._read(
-            f"SELECT {cols} FROM alerts WHERE state = %s ORDER BY opened_at DESC LIMIT %s",
+            f"SELECT {cols} FROM alerts WHERE state = %s "
+            "ORDER BY opened_at DESC, alert_id LIMIT %s",
             ALERT_SCHEMA,
             [state, limit],
         )

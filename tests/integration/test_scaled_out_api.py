@@ -1,0 +1,120 @@
+"""Several API processes in front of one Kafka and one PostgreSQL: every WebSocket
+subscriber, on whichever process, receives every update; rate limits are one budget
+shared through Redis; /health reports each component and the consumer lag."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.integration.cluster import Cluster, by_minute, simulated
+from tests.integration.test_scaled_out_faults import body
+from tests.services import Service, start_service
+from trafficcast.config import Settings
+from trafficcast.runtime import open_store
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def kafka(tmp_path: Path) -> Iterator[Service]:
+    service = start_service("kafka", tmp_path / "services")
+    try:
+        yield service
+    finally:
+        service.destroy()
+
+
+class Listener(threading.Thread):
+    """A WebSocket client subscribed to everything, collecting windows by segment."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.subscribed = threading.Event()
+        self.windows: set[tuple[str, str]] = set()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with connect(self.url.replace("http", "ws") + "/ws/traffic") as ws:
+            ws.send(json.dumps({"action": "subscribe", "segment_ids": ["*"]}))
+            while not self.stop.is_set():
+                try:
+                    message = json.loads(ws.recv(timeout=0.5))
+                except TimeoutError:
+                    continue
+                if message["type"] == "subscribed":
+                    self.subscribed.set()
+                elif message["type"] == "window":
+                    data = message["data"]
+                    self.windows.add((data["segment_id"], data["window_start"]))
+
+
+def test_two_api_processes_fan_out_every_update_and_share_rate_limits(
+    tmp_path: Path, kafka: Service, postgres_database: str, redis_service: Service
+) -> None:
+    store = open_store(Settings(database_url=postgres_database))
+    store.init_schema()
+    store.close()
+    cluster = Cluster(
+        tmp_path,
+        kafka.url,
+        postgres_database,
+        TRAFFICCAST_REDIS_URL=redis_service.url,
+        TRAFFICCAST_RATE_LIMIT_ANONYMOUS_PER_HOUR="5000",
+    )
+    try:
+        cluster.processor()
+        cluster.processor()
+        _, api_a = cluster.api()
+        _, api_b = cluster.api()
+        listeners = [Listener(api_a), Listener(api_b)]
+        for listener in listeners:
+            listener.start()
+            assert listener.subscribed.wait(30)
+        # Each API process's fan-out consumer must have joined before updates flow.
+        for api in (api_a, api_b):
+            cluster.wait_for(
+                "the fan-out to be assigned",
+                lambda api=api: (
+                    httpx.get(f"{api}/health", timeout=10).json()["checks"]["live_fanout"]["status"]
+                    == "healthy"
+                ),
+            )
+        time.sleep(2)
+        _, events = simulated(minutes=12, segments=20)
+        for batch in by_minute(events):
+            r = httpx.post(f"{api_a}/api/traffic/events/batch", content=body(batch), timeout=30)
+            assert r.status_code == 201, r.text
+
+        def both_have_the_same_windows() -> bool:
+            a, b = (set(x.windows) for x in listeners)
+            return len(a) >= 20 * 10 and a == b
+
+        # Ingest went to process A only; B's subscriber sees the same windows.
+        cluster.wait_for("the same windows on both processes", both_have_the_same_windows, 60)
+
+        # One budget for both processes: B's count continues where A's stopped.
+        a = httpx.get(f"{api_a}/api/segments", timeout=10)
+        b = httpx.get(f"{api_b}/api/segments", timeout=10)
+        assert a.headers["X-RateLimit-Limit"] == "5000"
+        assert int(b.headers["X-RateLimit-Remaining"]) < int(a.headers["X-RateLimit-Remaining"])
+
+        health = httpx.get(f"{api_b}/health", timeout=10).json()
+        checks = health["checks"]
+        assert checks["redis"]["status"] == "healthy"
+        assert checks["consumers"]["lag_records"] == 0
+        assert set(checks["consumers"]["lag_by_partition"]) == {"0", "1", "2", "3"}
+        assert checks["database"]["status"] == "healthy"
+    finally:
+        for listener in locals().get("listeners", []):
+            listener.stop.set()
+            listener.join(5)
+        cluster.stop()
