@@ -390,7 +390,7 @@ def prefill_naive(bootstrap: str, events: pa.Table, partitions: int) -> int:
             except BufferError:
                 producer.poll(0.05)
     producer.flush(60)
-    return events.num_rows
+    return int(events.num_rows)
 
 
 def run_naive(bootstrap: str, db_url: str, n_events: int) -> dict[str, Any]:
@@ -714,6 +714,10 @@ def main() -> int:
             ["part", "calls", "seconds", "share of wall"],
             breakdown,
         )
+    )
+    console.print(
+        "store.insert_windows calls store.upsert_windows on PostgreSQL: its time shows in both "
+        "rows. The store writer is one thread, so its total is what bounds the rate."
     )
     console.print(
         f"(b) allowed lateness {args.allowed_lateness_s} s; read all records after "

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+import orjson
 import pyarrow as pa
 
 from trafficcast import __version__
@@ -33,7 +34,11 @@ from trafficcast.sources.feeds import Feed
 from trafficcast.store.base import Store
 from trafficcast.store.duckdb_store import DuckDBStore
 from trafficcast.stream.catalog import SegmentCatalog
-from trafficcast.stream.processor import ProcessorConfig, StreamProcessor
+from trafficcast.stream.processor import (
+    FORECAST_WINDOW_MINUTES,
+    ProcessorConfig,
+    StreamProcessor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +146,26 @@ class Runtime:
         v.events += 1
         if kind == "window":
             v.windows += 1
+            self._learn_from(messages)
         elif kind == "prediction":
             v.predictions += 1
         self.hub.publish_threadsafe(messages)
+
+    def _learn_from(self, messages: list[tuple[str, str]]) -> None:
+        """Keep on-demand forecasts current with the 5-minute windows the processors close."""
+        rows = [m["data"] for m in map(orjson.loads, (text for _, text in messages))]
+        rows = [r for r in rows if r.get("window_minutes") == FORECAST_WINDOW_MINUTES]
+        if rows:
+            self.processor.learn_windows(
+                pa.table(
+                    {
+                        "segment_id": pa.array([r["segment_id"] for r in rows], pa.string()),
+                        "window_start": pa.array([r["window_start"] for r in rows]),
+                        "mean_speed": pa.array([r["mean_speed"] for r in rows], pa.float64()),
+                        "volume": pa.array([r["volume"] for r in rows], pa.float64()),
+                    }
+                )
+            )
 
     def register_segments(self, segments: pa.Table, links: pa.Table | None = None) -> None:
         self.store.upsert_segments(segments)

@@ -290,9 +290,13 @@ def test_openapi_docs(client: httpx.Client) -> None:
     assert "EventIn" in schema["components"]["schemas"]
 
 
-def test_data_dir_unused(tmp_path: Path) -> None:
-    # Settings reject an unsupported store rather than silently using another.
-    with pytest.raises(ValueError, match="only duckdb"):
+def test_unknown_store_and_bus_are_refused_by_name(tmp_path: Path) -> None:
+    # Settings reject an unsupported store or bus rather than silently using another.
+    with pytest.raises(ValueError, match="database_url"):
+        Settings(data_dir=tmp_path, database_url="mysql://x")
+    with pytest.raises(ValueError, match="bus"):
+        Settings(data_dir=tmp_path, bus="rabbitmq://x")
+    with pytest.raises(ValueError, match="not a DuckDB file"):
         _ = Settings(data_dir=tmp_path, database_url="postgresql://x").database_path
 
 

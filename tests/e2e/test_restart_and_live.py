@@ -174,7 +174,7 @@ def test_congestion_alert_is_stored_and_pushed(tmp_path: Path) -> None:
     """A segment slowed to a crawl for 20 minutes gets one alert, stored and pushed live."""
     runtime = Runtime(Settings(data_dir=tmp_path))
     sent: list[tuple[str, str]] = []
-    runtime.processor.publish = sent.extend
+    runtime.processor.publish = lambda _kind, messages: sent.extend(messages)
     runtime.processor.live_interest = lambda: (True, frozenset())
     n = 60  # one reading a minute for an hour; minutes 20-40 at 12 mph
     speeds = [12.0 if 20 <= i < 40 else 62.0 for i in range(n)]

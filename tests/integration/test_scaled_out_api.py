@@ -101,6 +101,16 @@ def test_two_api_processes_fan_out_every_update_and_share_rate_limits(
         # Ingest went to process A only; B's subscriber sees the same windows.
         cluster.wait_for("the same windows on both processes", both_have_the_same_windows, 60)
 
+        # B ingested nothing, yet forecasts on demand from the windows it was sent.
+        segment = events.column("segment_id")[0].as_py()
+        r = httpx.post(
+            f"{api_b}/api/predictions/generate",
+            json={"segment_id": segment, "horizon_minutes": 30},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        assert len(r.json()["predictions"]) == 6
+
         # One budget for both processes: B's count continues where A's stopped.
         a = httpx.get(f"{api_a}/api/segments", timeout=10)
         b = httpx.get(f"{api_b}/api/segments", timeout=10)

@@ -46,6 +46,8 @@ class KafkaBusConfig:
     # Larger records are refused as poison (our producers write at most ~250 kB).
     max_record_bytes: int = 524_288
     producer_buffer_kb: int = 262_144  # bounds memory when the broker is away
+    # Where a new group starts: a processor group must read what was written before it.
+    offset_reset: str = "earliest"
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> KafkaBusConfig:
@@ -235,7 +237,7 @@ class KafkaBus:
                     "bootstrap.servers": self.config.bootstrap,
                     "group.id": self.config.group,
                     "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
+                    "auto.offset.reset": self.config.offset_reset,
                     "session.timeout.ms": 6000,
                     "heartbeat.interval.ms": 1000,
                     "max.poll.interval.ms": 300_000,

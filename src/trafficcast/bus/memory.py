@@ -38,6 +38,8 @@ class MemoryBus:
             return
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
+            if self._closed:
+                raise BusFull("bus is closed")
             # A batch larger than the whole capacity is let in alone on an empty
             # bus, or it could never be accepted.
             while self._depth > 0 and self._depth + n > self._capacity:

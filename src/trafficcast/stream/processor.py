@@ -191,18 +191,25 @@ class StreamProcessor:
         if segment_ids is not None:
             owned = pc.is_in(history.column("segment_id"), pa.array(list(segment_ids), pa.string()))
             history = history.filter(owned)
-        if history.num_rows:
-            seg = self.catalog.lookup(history.column("segment_id"))
-            start = np.asarray(
-                history.column("window_start").cast(TIMESTAMP).cast(pa.int64()).to_numpy(),
-                dtype=np.int64,
-            )
-            slot, day = slots(start, self.config.timezone)
-            speed, volume = _floats(history, "mean_speed"), _floats(history, "volume")
-            self.forecaster.observe(
-                seg, start + FORECAST_WINDOW_MINUTES * 60_000, slot, day, speed, volume
-            )
-            self.history.observe(seg, start, speed, volume)
+        self.learn_windows(history)
+
+    def learn_windows(self, windows: pa.Table) -> None:
+        """Feed closed 5-minute windows (segment_id, window_start, mean_speed, volume) to
+        the forecasters' history: at a restore, and in an API process that forecasts on
+        demand from the windows the processors publish."""
+        if not windows.num_rows:
+            return
+        seg = self.catalog.lookup(windows.column("segment_id"))
+        start = np.asarray(
+            windows.column("window_start").cast(TIMESTAMP).cast(pa.int64()).to_numpy(),
+            dtype=np.int64,
+        )
+        slot, day = slots(start, self.config.timezone)
+        speed, volume = _floats(windows, "mean_speed"), _floats(windows, "volume")
+        self.forecaster.observe(
+            seg, start + FORECAST_WINDOW_MINUTES * 60_000, slot, day, speed, volume
+        )
+        self.history.observe(seg, start, speed, volume)
 
     def start(self) -> None:
         listen = getattr(self.bus, "set_rebalance_listener", None)
