@@ -28,9 +28,6 @@ MIN = 60_000
 HOUR = 60 * MIN
 T0 = 1_767_600_000_000 - 1_767_600_000_000 % HOUR  # a whole hour in January 2026
 PARTITIONS = 4
-# Tests replay an hour in seconds, so a failover of a few seconds of wall time spans many
-# minutes of event time; lateness covers it (live, a failover is seconds of event time).
-LATENESS_S = 4 * 3600
 
 Key = tuple[str, int, int]  # segment, window minutes, window start ms
 
@@ -85,7 +82,6 @@ class Cluster:
             "TRAFFICCAST_DATABASE_URL": database_url,
             "TRAFFICCAST_CONSUMER_GROUP": self.group,
             "TRAFFICCAST_DATA_DIR": str(tmp / "data"),
-            "TRAFFICCAST_ALLOWED_LATENESS_S": str(LATENESS_S),
             "TRAFFICCAST_HORIZONS_MIN": "15,30",
             "TRAFFICCAST_LOG_LEVEL": "INFO",
             **env,

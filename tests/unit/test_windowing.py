@@ -24,7 +24,7 @@ class Batch:
     quality: list[float] | None = None
 
 
-def fold(w: TumblingWindows, b: Batch) -> FoldResult:
+def fold(w: TumblingWindows, b: Batch, limit_ms: int | None = None) -> FoldResult:
     n = len(b.ts)
     return w.fold(
         np.asarray(b.segment, dtype=np.int64),
@@ -33,6 +33,7 @@ def fold(w: TumblingWindows, b: Batch) -> FoldResult:
         np.asarray(b.volume if b.volume is not None else [NAN] * n, dtype=np.float64),
         np.asarray(b.occupancy if b.occupancy is not None else [NAN] * n, dtype=np.float64),
         np.asarray(b.quality if b.quality is not None else [1.0] * n, dtype=np.float64),
+        limit_ms,
     )
 
 
@@ -352,3 +353,29 @@ def test_empty_fold_is_harmless() -> None:
     assert len(r.results) == 0
     assert len(r.too_late) == 0
     assert w.watermark_ms == NO_WATERMARK
+
+
+def test_a_held_back_clock_keeps_a_slower_input_on_time() -> None:
+    # Two inputs (Kafka partitions) read at different speeds: segment 1 is 20 minutes
+    # ahead. Held at segment 2's newest event, segment 2's next events are not late.
+    w = TumblingWindows(5 * MIN, allowed_lateness_ms=5 * MIN)
+    ahead = fold(w, events(1, [T0 + 20 * MIN], [50.0]), limit_ms=T0)
+    assert len(ahead.results) == 0
+    assert w.watermark_ms == T0
+    behind = fold(w, events(2, [T0 + MIN, T0 + 6 * MIN], [40.0, 41.0]), limit_ms=T0 + 6 * MIN)
+    assert not behind.too_late.any()
+    first = rows(behind.results)
+    assert set(first) == {(2, T0)}  # closed by segment 2's own progress
+    assert (first[(2, T0)]["count"], first[(2, T0)]["mean_speed"]) == (1, 40.0)
+    assert w.watermark_ms == T0 + 6 * MIN
+    # Caught up: the clock moves to the newest event seen and closes what it passed.
+    closed = rows(w.advance(None))
+    assert set(closed) == {(2, T0 + 5 * MIN)}
+    assert w.watermark_ms == T0 + 20 * MIN
+    assert len(w.advance(None)) == 0  # nothing more to close
+
+
+def test_without_a_limit_the_faster_input_makes_the_slower_late() -> None:
+    w = TumblingWindows(5 * MIN, allowed_lateness_ms=5 * MIN)
+    fold(w, events(1, [T0 + 20 * MIN], [50.0]))
+    assert fold(w, events(2, [T0 + MIN], [40.0])).too_late.all()

@@ -155,6 +155,7 @@ class DeadLetter:
 @dataclass
 class Decoded:
     events: pa.Table  # validated, EVENT_SCHEMA
+    record: npt.NDArray[np.int64]  # per event: the position of its record
     dead: list[DeadLetter] = field(default_factory=list)
 
 
@@ -185,14 +186,15 @@ def decode(
     if avro_idx:
         tables.append(_decode_avro(values, avro_idx, now_ms, limits, dead))
     if not tables:
-        return Decoded(validate_columns({}, now_ms=now_ms).events, _letters(dead))
+        empty = validate_columns({}, now_ms=now_ms).events
+        return Decoded(empty, np.zeros(0, dtype=np.int64), _letters(dead))
     if len(tables) == 1:
-        return Decoded(tables[0][0], _letters(dead))
+        return Decoded(tables[0][0], tables[0][1], _letters(dead))
     # Mixed formats in one poll: restore record order so a segment's events stay in order.
     combined = pa.concat_tables([t for t, _ in tables])
     record = np.concatenate([r for _, r in tables])
     order = np.argsort(record, kind="stable")
-    return Decoded(combined.take(pa.array(order)), _letters(dead))
+    return Decoded(combined.take(pa.array(order)), record[order], _letters(dead))
 
 
 def _letters(dead: dict[int, list[str]]) -> list[DeadLetter]:

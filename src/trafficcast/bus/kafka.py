@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pyarrow as pa
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, Message, Producer, TopicPartition
 
@@ -30,11 +31,13 @@ from trafficcast.bus.base import BusFull
 from trafficcast.bus.event_codec import CONTENT_TYPE, FORMAT_OF, Format, decode, encode
 from trafficcast.bus.partitioning import owned
 from trafficcast.domain.events import Limits
+from trafficcast.stream.windowing import NO_WATERMARK
 
 log = logging.getLogger(__name__)
 
 Position = dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
-Ownership = Callable[[Sequence[str]], list[str]]
+# Segment ids -> the owned ones, grouped by the partition their events arrive on.
+Ownership = Callable[[Sequence[str]], dict[int, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class KafkaBus:
         self._lock = threading.Lock()
         self._on_revoked: Callable[[], None] | None = None
         self._on_assigned: Callable[[Ownership], None] | None = None
+        self._partition_max: dict[int, int] = {}  # newest event time read, per partition
         self.published_events = 0
         self.dead_letters = 0
         self.last_error: str | None = None
@@ -255,6 +259,16 @@ class KafkaBus:
     def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned = {p.partition for p in partitions}
         log.info("assigned partitions %s", sorted(self._assigned))
+        # Where each partition resumes, so a partition's lag is known before it delivers.
+        start: Position = {}
+        for tp in consumer.committed(partitions, timeout=30):
+            offset = tp.offset
+            if offset is None or offset < 0:
+                offset, _high = consumer.get_watermark_offsets(tp, timeout=30)
+            start[(str(tp.topic), int(tp.partition or 0))] = int(offset)
+        with self._lock:
+            self._read.update(start)
+        self._partition_max = {}
         meta = consumer.list_topics(topics.EVENTS, timeout=30)
         count = len(meta.topics[topics.EVENTS].partitions)
         assigned = set(self._assigned)
@@ -286,7 +300,11 @@ class KafkaBus:
         consumer = self._consumer_or_join()
         self._commit_durable(consumer, asynchronous=True)
         records = max(1, min(10_000, max_events // 50))
-        messages = consumer.consume(num_messages=records, timeout=timeout)
+        # consume() waits out its timeout unless the batch fills: wait for the first record
+        # only, then take what has arrived, so a lone reading is not held back.
+        messages = consumer.consume(num_messages=1, timeout=timeout)
+        if messages:
+            messages += consumer.consume(num_messages=records - 1, timeout=0) if records > 1 else []
         keep: list[Message] = []
         for m in messages:
             err = m.error()
@@ -313,7 +331,37 @@ class KafkaBus:
         with self._lock:
             for m in keep:
                 self._read[(str(m.topic()), int(m.partition() or 0))] = int(m.offset() or 0) + 1
-        return [decoded.events] if decoded.events.num_rows else []
+        events = decoded.events
+        if not events.num_rows:
+            return []
+        ts = np.asarray(events.column("timestamp").cast(pa.int64()).to_numpy(), dtype=np.int64)
+        partition = np.array([m.partition() or 0 for m in keep], dtype=np.int64)[decoded.record]
+        for p in np.unique(partition).tolist():
+            newest = int(ts[partition == p].max())
+            self._partition_max[p] = max(self._partition_max.get(p, newest), newest)
+        # Records are grouped by segment, which interleaves time across segments; event
+        # time order again (stable: a segment's own order stays) before windowing.
+        order = np.argsort(ts, kind="stable")
+        return [events.take(pa.array(order))]
+
+    def event_time_limit(self) -> int | None:
+        """How far the stream clock may go: the newest event of the slowest partition still
+        behind its end (a backlog, a rebalance), so the faster ones do not make its events
+        late. None when every partition is caught up."""
+        consumer = self._consumer
+        if consumer is None:
+            return None
+        limits: list[int] = []
+        with self._lock:
+            read = dict(self._read)
+        for p in self._assigned:
+            _low, high = consumer.get_watermark_offsets(
+                TopicPartition(topics.EVENTS, p), cached=True
+            )
+            behind = high is None or high < 0 or high > read.get((topics.EVENTS, p), 0)
+            if behind:
+                limits.append(self._partition_max.get(p, NO_WATERMARK))
+        return min(limits) if limits else None
 
     def _format_of(self, m: Message) -> Format:
         headers = m.headers() or []

@@ -43,6 +43,12 @@ def partition_of(key: str, partitions: int) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-def owned(segment_ids: Iterable[str], partitions: int, assigned: set[int]) -> list[str]:
-    """The segments whose events land in the assigned partitions (once per segment, not event)."""
-    return [s for s in segment_ids if partition_of(s, partitions) in assigned]
+def owned(segment_ids: Iterable[str], partitions: int, assigned: set[int]) -> dict[int, list[str]]:
+    """The segments whose events land in each assigned partition (once per segment, not
+    per event)."""
+    out: dict[int, list[str]] = {p: [] for p in sorted(assigned)}
+    for s in segment_ids:
+        p = partition_of(s, partitions)
+        if p in out:
+            out[p].append(s)
+    return out

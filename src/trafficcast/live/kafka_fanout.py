@@ -67,7 +67,11 @@ class KafkaFanout:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                messages = self._consumer.consume(self.max_records, timeout=0.2)
+                # The first update wakes us; then whatever else has arrived (consume() would
+                # otherwise wait out its timeout for a full batch).
+                messages = self._consumer.consume(1, timeout=0.2)
+                if messages:
+                    messages += self._consumer.consume(self.max_records, timeout=0)
             except Exception as exc:  # keep serving; visible in /health
                 self.last_error = str(exc)
                 log.warning("live fan-out: %s", exc)

@@ -11,8 +11,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -49,8 +50,8 @@ log = logging.getLogger(__name__)
 FORECAST_WINDOW_MINUTES = SLOT_MINUTES
 # (message kind, [(segment_id, json_text)]): kinds are traffic_event, window, prediction, alert.
 Publisher = Callable[[str, list[tuple[str, str]]], None]
-# The store's segments -> those whose events this processor now receives.
-Ownership = Callable[[Sequence[str]], list[str]]
+# The store's segments -> those whose events this processor now receives, by partition.
+Ownership = Callable[[Sequence[str]], dict[int, list[str]]]
 
 
 @dataclass
@@ -148,7 +149,9 @@ class StreamProcessor:
     def watermark_ms(self) -> int:
         return min(w.watermark_ms for w in self.windows.values())
 
-    def restore(self, profile_days: int = 14, segment_ids: Sequence[str] | None = None) -> None:
+    def restore(
+        self, profile_days: int = 14, partitions: Mapping[int, Sequence[str]] | None = None
+    ) -> None:
         """Pick up after a restart exactly where the stored events leave off.
 
         Every window still open at the stored watermark has all its events
@@ -157,15 +160,25 @@ class StreamProcessor:
         or resent events are then recognised and counted once. Forecast
         profiles are relearned from the stored 5-minute windows.
 
-        With `segment_ids` (a consumer group member after a rebalance) only
-        those segments' state is rebuilt, and the watermark is theirs.
+        With `partitions` (a consumer group member after a rebalance: the
+        segments of each partition it now reads) only those segments' state is
+        rebuilt, and the watermark restarts at the slowest partition's newest
+        stored event, so none of the partitions' pending events count as late.
         """
-        saved = self.store.get_state("max_event_ms") if segment_ids is None else None
-        stored_max = self.store.max_event_ms(segment_ids)
-        candidates = [int(v) for v in (saved, stored_max) if v is not None]
-        if not candidates:
-            return
-        max_event = max(candidates)
+        segment_ids: list[str] | None = None
+        if partitions is None:
+            saved = self.store.get_state("max_event_ms")
+            candidates = [int(v) for v in (saved, self.store.max_event_ms()) if v is not None]
+            if not candidates:
+                return
+            max_event = max(candidates)
+        else:
+            segment_ids = [s for group in partitions.values() for s in group]
+            newest = [self.store.max_event_ms(g) for g in partitions.values() if g]
+            stored = [v for v in newest if v is not None]
+            if not stored:
+                return
+            max_event = min(stored)
         for w in self.windows.values():
             w.restore_watermark(max_event)
         recent = self.store.events_since(max_event - self.recent_ids.horizon_ms, segment_ids)
@@ -268,19 +281,22 @@ class StreamProcessor:
         self._fresh_state()
         self.catalog.load(self.store.segments())
         owned = owns(self.catalog.index.ids.to_pylist())
-        self.restore(segment_ids=owned)
-        log.info("rebuilt stream state for %d segments", len(owned))
+        self.restore(partitions=owned)
+        log.info("rebuilt stream state for %d segments", sum(len(g) for g in owned.values()))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 batches = self.bus.poll(self.config.max_batch_events, self.config.poll_timeout_s)
                 self._position = self.bus.position()
+                limit = self._event_time_limit()
                 if batches:
-                    self.process(pa.concat_tables(batches))
-                elif self._flush_requested.is_set():
-                    self._flush_requested.clear()
-                    self.flush()
+                    self.process(pa.concat_tables(batches), limit)
+                else:
+                    self._advance(limit)
+                    if self._flush_requested.is_set():
+                        self._flush_requested.clear()
+                        self.flush()
                 self.tick()
                 if not batches and self.bus.depth == 0:
                     self._idle.set()
@@ -290,8 +306,21 @@ class StreamProcessor:
                 log.exception("stream processor batch failed")
                 time.sleep(0.5)
 
+    def _event_time_limit(self) -> int | None:
+        limit = getattr(self.bus, "event_time_limit", None)
+        return None if limit is None else cast(int | None, limit())
+
+    def _advance(self, limit_ms: int | None) -> None:
+        """With no new events, let the clock catch up with those already read, as far as
+        the slowest input allows (the end of a backlog closes its last windows)."""
+        out = _Outbox()
+        for windows in self.windows.values():
+            self._windows_closed(windows.advance(limit_ms), out)
+        if out.windows or out.window_updates:
+            self._enqueue(out)
+
     # work ----------------------------------------------------------------------
-    def process(self, events: pa.Table) -> None:
+    def process(self, events: pa.Table, limit_ms: int | None = None) -> None:
         """Window one batch and write everything it produced as one transaction."""
         started = time.perf_counter()
         out = _Outbox()
@@ -322,7 +351,7 @@ class StreamProcessor:
         late_everywhere = np.ones(len(ts), dtype=bool)
         results: list[WindowResults] = []
         for minutes, windows in self.windows.items():
-            folded = windows.fold(seg, ts, speed, volume, occupancy, quality)
+            folded = windows.fold(seg, ts, speed, volume, occupancy, quality, limit_ms)
             results.append(folded.results)
             late = int(folded.too_late.sum())
             self.stats.late_by_window[minutes] = self.stats.late_by_window.get(minutes, 0) + late

@@ -74,7 +74,8 @@ class TumblingWindows:
         self.window_ms = window_ms
         self.allowed_lateness_ms = allowed_lateness_ms
         self.watermark_delay_ms = watermark_delay_ms
-        self.max_event_ms = NO_WATERMARK
+        self.max_event_ms = NO_WATERMARK  # the stream clock the watermark follows
+        self.max_seen_ms = NO_WATERMARK  # the newest event seen (ahead of it when held back)
         self._keys = np.zeros(0, dtype=np.int64)
         self._sums = {name: np.zeros(0) for name in _SUMS}
         self._dirty = np.zeros(0, dtype=bool)
@@ -92,6 +93,7 @@ class TumblingWindows:
 
     def restore_watermark(self, max_event_ms: int) -> None:
         self.max_event_ms = max(self.max_event_ms, max_event_ms)
+        self.max_seen_ms = max(self.max_seen_ms, max_event_ms)
 
     def fold(
         self,
@@ -101,14 +103,23 @@ class TumblingWindows:
         volume: npt.NDArray[np.float64],
         occupancy: npt.NDArray[np.float64],
         quality: npt.NDArray[np.float64],
+        limit_ms: int | None = None,
     ) -> FoldResult:
-        """Add a batch (in arrival order) and return the windows it closed or changed."""
+        """Add a batch (in arrival order) and return the windows it closed or changed.
+
+        `limit_ms` holds the stream clock back (the slowest of several inputs, such
+        as Kafka partitions read at different speeds): events past it still count,
+        but the watermark does not move beyond it; advance() moves it on later.
+        """
         n = len(ts_ms)
         too_late = np.zeros(n, dtype=bool)
         if n:
+            self.max_seen_ms = max(self.max_seen_ms, int(ts_ms.max()))
             # Each event is judged against the watermark as it stood when that
             # event arrived, i.e. before the later events of the same batch.
             running_max = np.maximum.accumulate(ts_ms)
+            if limit_ms is not None:
+                np.minimum(running_max, max(limit_ms, self.max_event_ms), out=running_max)
             seen_before = np.empty(n, dtype=np.int64)
             seen_before[0] = self.max_event_ms
             np.maximum(running_max[:-1], self.max_event_ms, out=seen_before[1:])
@@ -125,6 +136,15 @@ class TumblingWindows:
                     segment[ok], window_start[ok], speed[ok], volume[ok], occupancy[ok], quality[ok]
                 )
         return FoldResult(self._emit(self.watermark_ms), too_late)
+
+    def advance(self, limit_ms: int | None) -> WindowResults:
+        """Move the stream clock towards the newest event seen, up to `limit_ms` (None: all
+        the way), and return the windows that closes."""
+        target = self.max_seen_ms if limit_ms is None else min(self.max_seen_ms, limit_ms)
+        if target <= self.max_event_ms:
+            return self._results(np.zeros(len(self._keys), dtype=bool))
+        self.max_event_ms = target
+        return self._emit(self.watermark_ms)
 
     def flush(self) -> WindowResults:
         """Emit every open window now (end of a replay) and forget them.
