@@ -32,14 +32,13 @@ from trafficcast.domain.schema import (
     WINDOW_SCHEMA,
 )
 from trafficcast.domain.time_of_day import SLOT_MINUTES, slots
-from trafficcast.encoding import arrow_rows
 from trafficcast.forecast.blend import BlendForecaster
 from trafficcast.forecast.forecasts import Forecasts
 from trafficcast.forecast.history import RecentHistory
 from trafficcast.forecast.live import LiveModel, merge
 from trafficcast.forecast.live_scoring import LiveScorer
 from trafficcast.live.coalescer import ReadingCoalescer
-from trafficcast.live.messages import message, table_row_messages, traffic_event_messages
+from trafficcast.live.messages import prediction_messages, table_messages, traffic_event_messages
 from trafficcast.store.base import Store
 from trafficcast.stream.catalog import SegmentCatalog
 from trafficcast.stream.dedupe import RecentIds, hash_ids
@@ -591,7 +590,7 @@ class StreamProcessor:
     def _queue_rows(self, kind: str, table: pa.Table, out: _Outbox) -> None:
         wanted = self._wanted(table)
         if wanted is not None:
-            out.messages.append((kind, table_row_messages(kind, _json_rows(wanted))))
+            out.messages.append((kind, table_messages(kind, wanted)))
 
     def set_links(self, links: pa.Table) -> None:
         """The road graph the trained model's neighbour features read."""
@@ -659,7 +658,7 @@ class StreamProcessor:
         self.stats.predictions += table.num_rows
         wanted = self._wanted(table)
         if wanted is not None:
-            out.messages.append(("prediction", _prediction_messages(wanted)))
+            out.messages.append(("prediction", prediction_messages(wanted)))
         return forecasts
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
@@ -753,28 +752,6 @@ class StreamProcessor:
         return self._with_model(model, blend)
 
 
-def _prediction_messages(table: pa.Table) -> list[tuple[str, str]]:
-    """One `prediction` message per segment, carrying all its horizons."""
-    grouped: dict[str, list[dict[str, object]]] = {}
-    for row in _json_rows(table):
-        grouped.setdefault(str(row["segment_id"]), []).append(row)
-    return [
-        (
-            sid,
-            message(
-                "prediction",
-                sid,
-                {
-                    "issued_at": rows[0]["issued_at"],
-                    "model_version": rows[0]["model_version"],
-                    "forecasts": rows,
-                },
-            ),
-        )
-        for sid, rows in grouped.items()
-    ]
-
-
 def _last_per_alert(alerts: pa.Table) -> pa.Table:
     """One row per alert id, the latest state (an alert may open and resolve in one cycle)."""
     last = {alert_id: i for i, alert_id in enumerate(alerts.column("alert_id").to_pylist())}
@@ -827,7 +804,3 @@ def forecasts_table(f: Forecasts, segment_ids: pa.Array) -> pa.Table:
 
 def _floats(table: pa.Table, name: str) -> npt.NDArray[np.float64]:
     return np.asarray(table.column(name).to_numpy(), dtype=np.float64)
-
-
-def _json_rows(table: pa.Table) -> list[dict[str, object]]:
-    return arrow_rows(table)
