@@ -17,9 +17,10 @@ import uvicorn
 
 from trafficcast import __version__
 from trafficcast.cli.common import DataDir, Host, Port, _progress, _settings, app, console
+from trafficcast.config import Settings
 from trafficcast.encoding import arrow_columns
 from trafficcast.logging_setup import configure_logging
-from trafficcast.sources.dataset import DatasetError, load_dataset
+from trafficcast.sources.dataset import Dataset, DatasetError, load_dataset
 from trafficcast.sources.feeds import ReplayFeed, SimulatorFeed
 from trafficcast.sources.simulator import Simulator, SimulatorConfig
 
@@ -89,6 +90,12 @@ def demo(
 
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
+    if settings.uses_kafka or settings.uses_postgres:
+        console.print(
+            "the demo is one process with its own store and in-process bus; "
+            "TRAFFICCAST_BUS and TRAFFICCAST_DATABASE_URL are ignored here"
+        )
+        settings.bus = "memory://"
     name = "demo-replay" if replay else "demo-simulator"
     settings.database_url = f"duckdb://{settings.data_dir / name}.duckdb"
     settings.models_dir = str(settings.data_dir / f"{name}-models")
@@ -158,6 +165,9 @@ def replay_cmd(
     if url is not None:
         _post_events(url, dataset.events, batch_size, f"posting {dataset.name}")
         return
+    if settings.uses_kafka:
+        _publish_to_bus(settings, dataset, speed)
+        return
     runtime = Runtime(settings)
     runtime.register_segments(dataset.segments, dataset.links)
     with _progress() as progress:
@@ -191,11 +201,20 @@ def simulate(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write to a .csv or .parquet file")] = None,
     url: Annotated[str | None, typer.Option(help="Post to a running server")] = None,
+    bus: Annotated[
+        bool, typer.Option("--bus", help="Publish to the Kafka bus of TRAFFICCAST_BUS")
+    ] = False,
     batch_size: Annotated[int, typer.Option(help="Events per request with --url")] = 10_000,
 ) -> None:
-    """Generate simulated readings into a file or a running server."""
-    if (out is None) == (url is None):
-        raise typer.BadParameter("give exactly one of --out or --url")
+    """Generate simulated readings into a file, a running server or the Kafka bus."""
+    if sum((out is not None, url is not None, bus)) != 1:
+        raise typer.BadParameter("give exactly one of --out, --url or --bus")
+    settings = Settings()
+    if bus and not settings.uses_kafka:
+        raise typer.BadParameter(
+            f"TRAFFICCAST_BUS is {settings.bus!r}; --bus needs kafka://HOST:PORT",
+            param_hint="--bus",
+        )
     sim = Simulator(SimulatorConfig(n_segments=segments, seed=seed))
     if start is None:
         end_ms = int(time.time() * 1000)
@@ -216,9 +235,37 @@ def simulate(
         else:
             pacsv.write_csv(events, out)
         console.print(f"wrote {events.num_rows:,} readings of {segments} segments to {out}")
+    elif bus:
+        _publish_to_bus(settings, Dataset("simulator", events, sim.segments, sim.links), 0.0)
     else:
         assert url is not None
         _post_events(url, events, batch_size, "posting simulated readings")
+
+
+def _publish_to_bus(settings: Settings, dataset: Dataset, speed: float) -> None:
+    """Scaled out: register the segments in the store, then produce the readings to Kafka,
+    where `trafficcast process` picks them up."""
+    from trafficcast.bus.kafka import KafkaBus, KafkaBusConfig
+    from trafficcast.runtime import open_store
+
+    store = open_store(settings)
+    store.init_schema()
+    store.upsert_segments(dataset.segments)
+    if dataset.links is not None and dataset.links.num_rows:
+        store.upsert_links(dataset.links)
+    store.close()
+    bus = KafkaBus(KafkaBusConfig.from_url(settings.bus))
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"publishing {dataset.name}", total=dataset.events.num_rows)
+            ReplayFeed(
+                bus, dataset, speed, progress=lambda done, _: progress.update(task, completed=done)
+            ).run()
+    finally:
+        bus.close()
+    console.print(
+        f"published {dataset.events.num_rows:,} readings to traffic-events ({settings.bus})"
+    )
 
 
 def _post_events(url: str, events: pa.Table, batch_size: int, label: str) -> None:

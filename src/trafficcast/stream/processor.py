@@ -279,6 +279,7 @@ class StreamProcessor:
         self.rebalances += 1
         self._fresh_state()
         self.catalog.load(self.store.segments())
+        self.set_links(self.store.links())  # registered since this process started, perhaps
         owned = owns(self.catalog.index.ids.to_pylist())
         self.restore(partitions=owned)
         log.info("rebuilt stream state for %d segments", sum(len(g) for g in owned.values()))

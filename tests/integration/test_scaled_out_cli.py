@@ -1,0 +1,96 @@
+"""The command line, scaled out: `db upgrade`, `simulate --bus` and `replay` produce to
+Kafka, `process` stores what they produced."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cluster import Cluster
+from tests.services import Service, start_service
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def kafka(tmp_path: Path) -> Iterator[Service]:
+    service = start_service("kafka", tmp_path / "services")
+    try:
+        yield service
+    finally:
+        service.destroy()
+
+
+def run(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trafficcast.cli", *args],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_db_upgrade_simulate_to_the_bus_and_process(
+    tmp_path: Path, kafka: Service, postgres_database: str
+) -> None:
+    cluster = Cluster(tmp_path, kafka.url, postgres_database)
+    try:
+        upgraded = run(cluster, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert run(cluster, "db", "current").stdout.strip()
+        produced = run(
+            cluster,
+            "simulate",
+            "--hours",
+            "0.5",
+            "--segments",
+            "12",
+            "--start",
+            "2026-01-05T08:00:00Z",
+            "--bus",
+        )
+        assert produced.returncode == 0, produced.stderr
+        assert "published 720 readings" in produced.stderr.replace("\n", " ")
+        cluster.processor()
+        cluster.wait_for(
+            "the readings to be stored", lambda: cluster.stored_event_ids() == (720, 720)
+        )
+        # Published again (a resend): stored once.
+        again = run(
+            cluster,
+            "simulate",
+            "--hours",
+            "0.5",
+            "--segments",
+            "12",
+            "--start",
+            "2026-01-05T08:00:00Z",
+            "--bus",
+        )
+        assert again.returncode == 0, again.stderr
+        cluster.wait_for(
+            "the resend to be read",
+            lambda: "720 duplicates" in cluster.log_of(cluster.processes[0]).replace(",", ""),
+        )
+        assert cluster.stored_event_ids() == (720, 720)
+    finally:
+        cluster.stop()
+
+
+def test_simulate_to_the_bus_needs_a_kafka_bus(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "trafficcast.cli", "simulate", "--hours", "0.1", "--bus"],
+        env={"PATH": "/usr/bin:/bin", "TRAFFICCAST_BUS": "memory://"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "kafka://" in result.stderr
