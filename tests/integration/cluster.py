@@ -101,9 +101,9 @@ class Cluster:
         self.processes.append(proc)
         return proc
 
-    def processor(self, *, wait_assigned: bool = True) -> subprocess.Popen[bytes]:
+    def processor(self, *args: str, wait_assigned: bool = True) -> subprocess.Popen[bytes]:
         """A new `trafficcast process`; by default once it owns partitions."""
-        proc = self._spawn("process", "--report-every", "1")
+        proc = self._spawn("process", "--report-every", "1", *args)
         if wait_assigned:
             self.wait_for_log(proc, "assigned partitions")
         return proc

@@ -8,10 +8,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.cluster import Cluster
 from tests.services import Service, start_service
+from trafficcast.api.background import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -57,10 +59,14 @@ def test_db_upgrade_simulate_to_the_bus_and_process(
         )
         assert produced.returncode == 0, produced.stderr
         assert "published 720 readings" in produced.stderr.replace("\n", " ")
-        cluster.processor()
+        port = free_port()
+        cluster.processor("--metrics-port", str(port))
         cluster.wait_for(
             "the readings to be stored", lambda: cluster.stored_event_ids() == (720, 720)
         )
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert "trafficcast_events_processed_total 720.0" in metrics
+        assert "trafficcast_dead_letters_total 0.0" in metrics
         # Published again (a resend): stored once.
         again = run(
             cluster,

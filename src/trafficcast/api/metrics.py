@@ -121,6 +121,21 @@ class PipelineCollector(Collector):
             if ratio is not None:
                 trend.add_metric([str(h)], ratio)
         yield trend
+        if rt.lag_probe is not None:
+            lag = GaugeMetricFamily(
+                "trafficcast_consumer_lag_records",
+                "Records of traffic-events the processors' group has not committed, by partition",
+                labels=["partition"],
+            )
+            try:
+                for partition, records in sorted(rt.lag_probe.lag(timeout=1.0).items()):
+                    lag.add_metric([str(partition)], records)
+            except Exception:  # Kafka away: /health says so; the scrape still answers
+                pass
+            yield lag
+        dead = getattr(rt.bus, "dead_letters", None)
+        if dead is not None:
+            yield counter("dead_letters", "Records sent to traffic-events-dlq", dead)
         live = rt.processor.model
         info = GaugeMetricFamily(
             "trafficcast_forecast_model_info",

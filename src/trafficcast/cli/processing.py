@@ -24,6 +24,9 @@ def process(
     report_every: Annotated[
         float, typer.Option(help="Seconds between progress lines (0 = quiet)")
     ] = 10.0,
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT (0 = off)")
+    ] = 0,
 ) -> None:
     """Run a stream processor of the consumer group (needs TRAFFICCAST_BUS=kafka://...)."""
     from trafficcast.runtime import Runtime
@@ -47,6 +50,14 @@ def process(
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
     runtime.start()
+    if metrics_port:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        from trafficcast.api.metrics import PipelineCollector
+
+        registry = CollectorRegistry()
+        registry.register(PipelineCollector(runtime))
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
     console.print(
         f"processing [bold]{settings.bus}[/] as group [bold]{settings.consumer_group}[/] "
         f"into {settings.database_url or settings.database_path}"
