@@ -266,7 +266,9 @@ def run_trafficcast(
     stored = runtime.store.count_events()
     late_stored = runtime.store._scalar("SELECT count(*) FROM late_events")
     windows = runtime.store._scalar("SELECT count(*) FROM window_aggregates")
-    predictions = runtime.store._scalar("SELECT count(*) FROM predictions")
+    predictions = runtime.store._scalar(
+        "SELECT coalesce(sum(cardinality(horizon_minutes)), 0) FROM predictions"
+    )  # one row per issue, an array of horizons
     dead = bus.dead_letters
     horizons = list(runtime.settings.horizons_min)
     runtime.stop()
