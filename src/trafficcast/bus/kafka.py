@@ -23,6 +23,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, Message, Producer, TopicPartition
 
@@ -128,7 +129,7 @@ class KafkaBus:
         self._lock = threading.Lock()
         self._on_revoked: Callable[[], None] | None = None
         self._on_assigned: Callable[[Ownership], None] | None = None
-        self._partition_max: dict[int, int] = {}  # newest event time read, per partition
+        self._partition_clock: dict[int, int] = {}  # see _advance_partition_clocks
         self.published_events = 0
         self.dead_letters = 0
         self.last_error: str | None = None
@@ -219,9 +220,6 @@ class KafkaBus:
                 self._producer.poll(0.05)
                 self.last_error = "producer queue full; a live update was dropped"
 
-    def flush(self, timeout: float = 30.0) -> None:
-        self._producer.flush(timeout)
-
     # consuming ---------------------------------------------------------------
     def set_rebalance_listener(
         self, revoked: Callable[[], None], assigned: Callable[[Ownership], None]
@@ -268,7 +266,7 @@ class KafkaBus:
             start[(str(tp.topic), int(tp.partition or 0))] = int(offset)
         with self._lock:
             self._read.update(start)
-        self._partition_max = {}
+        self._partition_clock = {}
         meta = consumer.list_topics(topics.EVENTS, timeout=30)
         count = len(meta.topics[topics.EVENTS].partitions)
         assigned = set(self._assigned)
@@ -289,6 +287,7 @@ class KafkaBus:
 
     def _forget(self) -> None:
         self._assigned = set()
+        self._partition_clock = {}
         with self._lock:
             self._read.clear()
             self._durable.clear()
@@ -335,19 +334,35 @@ class KafkaBus:
         if not events.num_rows:
             return []
         ts = np.asarray(events.column("timestamp").cast(pa.int64()).to_numpy(), dtype=np.int64)
-        partition = np.array([m.partition() or 0 for m in keep], dtype=np.int64)[decoded.record]
-        for p in np.unique(partition).tolist():
-            newest = int(ts[partition == p].max())
-            self._partition_max[p] = max(self._partition_max.get(p, newest), newest)
+        self._advance_partition_clocks(keep, decoded.record, ts)
         # Records are grouped by segment, which interleaves time across segments; event
         # time order again (stable: a segment's own order stays) before windowing.
         order = np.argsort(ts, kind="stable")
         return [events.take(pa.array(order))]
 
+    def _advance_partition_clocks(
+        self, records: list[Message], record: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]
+    ) -> None:
+        """Per partition, the earliest event time still to come: a record holds one segment's
+        events of a published batch, so the next records of the partition (other segments
+        of that batch, later batches) start no earlier than the last record read starts."""
+        first = np.full(len(records), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, record, ts)
+        partition = np.array([m.partition() or 0 for m in records], dtype=np.int64)
+        has_events = first != np.iinfo(np.int64).max
+        for p in np.unique(partition[has_events]).tolist():
+            start = int(first[has_events & (partition == p)].max())
+            self._partition_clock[p] = max(self._partition_clock.get(p, start), start)
+
+    def partition_clocks(self) -> dict[int, int]:
+        """Each owned partition's clock as of position(), saved with the results so a new
+        owner resumes the partition's clock where the committed records leave it."""
+        return dict(self._partition_clock)
+
     def event_time_limit(self) -> int | None:
-        """How far the stream clock may go: the newest event of the slowest partition still
-        behind its end (a backlog, a rebalance), so the faster ones do not make its events
-        late. None when every partition is caught up."""
+        """How far the stream clock may go: the clock of the slowest partition still behind
+        its end (a backlog, a rebalance), so the faster ones do not make its events late.
+        None when every partition is caught up."""
         consumer = self._consumer
         if consumer is None:
             return None
@@ -360,7 +375,7 @@ class KafkaBus:
             )
             behind = high is None or high < 0 or high > read.get((topics.EVENTS, p), 0)
             if behind:
-                limits.append(self._partition_max.get(p, NO_WATERMARK))
+                limits.append(self._partition_clock.get(p, NO_WATERMARK))
         return min(limits) if limits else None
 
     def _format_of(self, m: Message) -> Format:

@@ -173,11 +173,11 @@ class StreamProcessor:
             max_event = max(candidates)
         else:
             segment_ids = [s for group in partitions.values() for s in group]
-            newest = [self.store.max_event_ms(g) for g in partitions.values() if g]
-            stored = [v for v in newest if v is not None]
-            if not stored:
+            clocks = [self._partition_clock(p, group) for p, group in partitions.items()]
+            known = [v for v in clocks if v is not None]
+            if not known:
                 return
-            max_event = min(stored)
+            max_event = min(known)
         for w in self.windows.values():
             w.restore_watermark(max_event)
         recent = self.store.events_since(max_event - self.recent_ids.horizon_ms, segment_ids)
@@ -222,6 +222,14 @@ class StreamProcessor:
             seg, start + FORECAST_WINDOW_MINUTES * 60_000, slot, day, speed, volume
         )
         self.history.observe(seg, start, speed, volume)
+
+    def _partition_clock(self, partition: int, segment_ids: Sequence[str]) -> int | None:
+        """Where a partition's clock stood at its last committed position (its uncommitted
+        records start no earlier); before any commit, its newest stored event."""
+        saved = self.store.get_state(f"clock:{partition}")
+        if saved is not None:
+            return int(saved)
+        return self.store.max_event_ms(segment_ids) if segment_ids else None
 
     def start(self) -> None:
         listen = getattr(self.bus, "set_rebalance_listener", None)
@@ -401,6 +409,9 @@ class StreamProcessor:
         the processor at most two cycles ahead of the store.
         """
         out.max_event_ms = max(w.max_event_ms for w in self.windows.values())
+        clocks = getattr(self.bus, "partition_clocks", None)
+        if clocks is not None:
+            out.partition_clocks = clocks()
         out.position = self._position
         if self._writer is not None and self._writer.is_alive():
             self._writes.put(out)
@@ -473,6 +484,8 @@ class StreamProcessor:
             store.upsert_alerts(_last_per_alert(pa.concat_tables(out.alerts)))
         if max_event != NO_WATERMARK:
             store.set_state("max_event_ms", str(max_event))
+        for partition, clock in out.partition_clocks.items():
+            store.set_state(f"clock:{partition}", str(clock))
 
     # pieces --------------------------------------------------------------------
     def _new_segments(
@@ -773,6 +786,8 @@ class _Outbox:
     alerts: list[pa.Table] = field(default_factory=list)
     messages: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     max_event_ms: int = NO_WATERMARK  # the checkpoint written with this output
+    # Kafka partition -> its clock at `position` (see KafkaBus.partition_clocks).
+    partition_clocks: dict[int, int] = field(default_factory=dict)
     position: object = None  # the bus position this output covers
 
 
