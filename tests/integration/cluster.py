@@ -38,10 +38,11 @@ def simulated(minutes: int, segments: int = 40, seed: int = 5) -> tuple[Simulato
     return sim, events
 
 
-def by_minute(events: pa.Table) -> list[pa.Table]:
-    """The input as a live source would send it: one batch per minute of event time."""
-    minute = (events.column("timestamp").cast(pa.int64()).to_numpy() - T0) // MIN
-    return [events.filter(pa.array(minute == m)) for m in range(int(minute.max()) + 1)]
+def by_minute(events: pa.Table, minutes: int = 1) -> list[pa.Table]:
+    """The input as a source would send it: one batch per `minutes` of event time (a live
+    source sends small ones; a replay large ones, whose records span minutes)."""
+    slot = (events.column("timestamp").cast(pa.int64()).to_numpy() - T0) // (minutes * MIN)
+    return [events.filter(pa.array(slot == m)) for m in range(int(slot.max()) + 1)]
 
 
 def expected_windows(
@@ -165,7 +166,13 @@ class Cluster:
         assert row is not None
         return int(row[0]), int(row[1])
 
-    def wait_for(self, what: str, done: Callable[[], bool], timeout: float = 90.0) -> None:
+    def wait_for(
+        self,
+        what: str,
+        done: Callable[[], bool],
+        timeout: float = 90.0,
+        detail: Callable[[], str] = lambda: "",
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -174,7 +181,7 @@ class Cluster:
             except psycopg.OperationalError:
                 pass
             time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
+        raise AssertionError(f"timed out waiting for {what}: {detail()}\n{self.logs()}")
 
 
 def assert_exact(cluster: Cluster, events: pa.Table) -> None:
@@ -188,7 +195,12 @@ def assert_exact(cluster: Cluster, events: pa.Table) -> None:
         rows, _ = cluster.stored_event_ids()
         return rows >= n and len(cluster.stored_windows(cutoff)) >= len(expected)
 
-    cluster.wait_for("all events and windows to be stored", complete)
+    cluster.wait_for(
+        "all events and windows to be stored",
+        complete,
+        detail=lambda: f"stored {cluster.stored_event_ids()} of {n} events, "
+        f"{len(cluster.stored_windows(cutoff))} of {len(expected)} closed windows",
+    )
     rows, distinct = cluster.stored_event_ids()
     assert (rows, distinct) == (n, n), "events lost or doubled"
     stored = cluster.stored_windows(cutoff)

@@ -56,15 +56,20 @@ def publish(cluster: Cluster, batches: list[pa.Table], pause_s: float = 0.05) ->
         bus.close()
 
 
-def test_kill_9_of_a_processor_mid_stream_then_restart(cluster: Cluster) -> None:
-    _, events = simulated(minutes=40)
-    batches = by_minute(events)
+@pytest.mark.parametrize("batch_minutes", [1, 10])
+def test_kill_9_of_a_processor_mid_stream_then_restart(
+    cluster: Cluster, batch_minutes: int
+) -> None:
+    # 10-minute batches make records that span 10 minutes, twice the allowed lateness.
+    _, events = simulated(minutes=60)
+    batches = by_minute(events, batch_minutes)
+    half = len(batches) // 2
     first = cluster.processor()
-    publish(cluster, batches[:20])
+    publish(cluster, batches[:half])
     cluster.wait_for("the processor to store events", lambda: cluster.stored_event_ids()[0] > 0)
     first.send_signal(signal.SIGKILL)  # mid-stream: results of the last batches may be unwritten
     first.wait(10)
-    publish(cluster, batches[20:])
+    publish(cluster, batches[half:])
     cluster.processor()
     assert_exact(cluster, events)
 

@@ -52,6 +52,8 @@ class KafkaBusConfig:
     producer_buffer_kb: int = 262_144  # bounds memory when the broker is away
     # Where a new group starts: a processor group must read what was written before it.
     offset_reset: str = "earliest"
+    # A partition silent this long no longer holds the stream clock back (event_time_limit).
+    idle_partition_s: float = 3.0
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> KafkaBusConfig:
@@ -130,6 +132,7 @@ class KafkaBus:
         self._on_revoked: Callable[[], None] | None = None
         self._on_assigned: Callable[[Ownership], None] | None = None
         self._partition_clock: dict[int, int] = {}  # see _advance_partition_clocks
+        self._delivered_at: dict[int, float] = {}  # monotonic time of a partition's last events
         self.published_events = 0
         self.dead_letters = 0
         self.last_error: str | None = None
@@ -350,9 +353,11 @@ class KafkaBus:
         np.minimum.at(first, record, ts)
         partition = np.array([m.partition() or 0 for m in records], dtype=np.int64)
         has_events = first != np.iinfo(np.int64).max
+        now = time.monotonic()
         for p in np.unique(partition[has_events]).tolist():
             start = int(first[has_events & (partition == p)].max())
             self._partition_clock[p] = max(self._partition_clock.get(p, start), start)
+            self._delivered_at[p] = now
 
     def partition_clocks(self) -> dict[int, int]:
         """Each owned partition's clock as of position(), saved with the results so a new
@@ -360,15 +365,21 @@ class KafkaBus:
         return dict(self._partition_clock)
 
     def event_time_limit(self) -> int | None:
-        """How far the stream clock may go: the clock of the slowest partition still behind
-        its end (a backlog, a rebalance), so the faster ones do not make its events late.
-        None when every partition is caught up."""
+        """How far the stream clock may go: the clock of the slowest partition that may
+        still deliver older events, so the faster ones do not make its events late.
+
+        A partition counts while it is behind its end (a backlog, a rebalance) or has
+        delivered within the last `idle_partition_s` (a producer may be midway through
+        a batch whose records span minutes). None when no partition counts: everything
+        read is then final, and the clock may go to the newest event.
+        """
         consumer = self._consumer
         if consumer is None:
             return None
         limits: list[int] = []
         with self._lock:
             read = dict(self._read)
+        recent = time.monotonic() - self.config.idle_partition_s
         for p in self._assigned:
             _low, high = consumer.get_watermark_offsets(
                 TopicPartition(topics.EVENTS, p), cached=True
@@ -376,6 +387,8 @@ class KafkaBus:
             behind = high is None or high < 0 or high > read.get((topics.EVENTS, p), 0)
             if behind:
                 limits.append(self._partition_clock.get(p, NO_WATERMARK))
+            elif p in self._partition_clock and self._delivered_at.get(p, 0.0) > recent:
+                limits.append(self._partition_clock[p])
         return min(limits) if limits else None
 
     def _format_of(self, m: Message) -> Format:

@@ -182,6 +182,9 @@ class StreamProcessor:
             w.restore_watermark(max_event)
         recent = self.store.events_since(max_event - self.recent_ids.horizon_ms, segment_ids)
         if recent.num_rows:
+            # In event-time order, and with the clock held at the restored watermark: the
+            # stored order is arbitrary, and later events must not make earlier ones late.
+            recent = recent.sort_by([("timestamp", "ascending")])
             self.recent_ids.admit(hash_ids(recent.column("event_id")), self.watermark_ms)
             seg = self.catalog.lookup(recent.column("segment_id"))
             ts = np.asarray(recent.column("timestamp").cast(pa.int64()).to_numpy(), np.int64)
@@ -193,6 +196,7 @@ class StreamProcessor:
                     _floats(recent, "volume"),
                     _floats(recent, "occupancy"),
                     _floats(recent, "quality_score"),
+                    max_event,
                 )
                 # Rewritten in case the crash fell between the event and window writes.
                 if len(folded.results):
