@@ -32,8 +32,10 @@ PARTITIONS = 4
 Key = tuple[str, int, int]  # segment, window minutes, window start ms
 
 
-def simulated(minutes: int, segments: int = 40, seed: int = 5) -> tuple[Simulator, pa.Table]:
-    sim = Simulator(SimulatorConfig(n_segments=segments, seed=seed, dropout_probability=0.0))
+def simulated(
+    minutes: int, segments: int = 40, seed: int = 5, dropouts: float = 0.0
+) -> tuple[Simulator, pa.Table]:
+    sim = Simulator(SimulatorConfig(n_segments=segments, seed=seed, dropout_probability=dropouts))
     events = sim.events(T0, T0 + minutes * MIN).sort_by([("timestamp", "ascending")])
     return sim, events
 
@@ -198,8 +200,10 @@ def assert_exact(cluster: Cluster, events: pa.Table) -> None:
     cluster.wait_for(
         "all events and windows to be stored",
         complete,
-        detail=lambda: f"stored {cluster.stored_event_ids()} of {n} events, "
-        f"{len(cluster.stored_windows(cutoff))} of {len(expected)} closed windows",
+        detail=lambda: (
+            f"stored {cluster.stored_event_ids()} of {n} events, "
+            f"{len(cluster.stored_windows(cutoff))} of {len(expected)} closed windows"
+        ),
     )
     rows, distinct = cluster.stored_event_ids()
     assert (rows, distinct) == (n, n), "events lost or doubled"

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, Message, Producer, TopicPartition
 
 from trafficcast.bus import topics
@@ -37,6 +38,7 @@ from trafficcast.stream.windowing import NO_WATERMARK
 log = logging.getLogger(__name__)
 
 Position = dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
+FLOOR_HEADER = "event-time-floor"  # epoch ms; see _advance_partition_clocks
 # Segment ids -> the owned ones, grouped by the partition their events arrive on.
 Ownership = Callable[[Sequence[str]], dict[int, list[str]]]
 
@@ -165,7 +167,8 @@ class KafkaBus:
         if self._closed:
             raise BusFull("bus is closed")
         keys, values = encode(batch, self.config.value_format)
-        self._produce_all(topics.EVENTS, keys, values, timeout)
+        floor = pc.min(batch.column("timestamp")).cast(pa.int64()).as_py()
+        self._produce_all(topics.EVENTS, keys, values, timeout, floor_ms=int(floor))
         with self._lock:
             self.published_events += batch.num_rows
 
@@ -176,12 +179,17 @@ class KafkaBus:
         values: list[bytes],
         timeout: float | None,
         headers: list[list[tuple[str, str | bytes | None]]] | None = None,
+        floor_ms: int | None = None,
     ) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         acks = _Acks(len(values))
         content: list[tuple[str, str | bytes | None]] = [
             ("content-type", CONTENT_TYPE[self.config.value_format])
         ]
+        if floor_ms is not None:
+            # The batch's earliest event: every record of it, and of later batches, starts
+            # there or after, which is what a consumer's partition clock needs (decision 0011).
+            content.append((FLOOR_HEADER, str(floor_ms).encode()))
         for i, (key, value) in enumerate(zip(keys, values, strict=True)):
             while True:
                 try:
@@ -320,10 +328,10 @@ class KafkaBus:
         if not keep:
             return []
         values = [m.value() for m in keep]
-        formats = [self._format_of(m) for m in keep]
+        formats, floors = zip(*(self._headers_of(m) for m in keep), strict=True)
         decoded = decode(
             values,
-            formats,
+            list(formats),
             now_ms=int(time.time() * 1000),
             limits=self.limits,
             max_record_bytes=self.config.max_record_bytes,
@@ -337,22 +345,30 @@ class KafkaBus:
         if not events.num_rows:
             return []
         ts = np.asarray(events.column("timestamp").cast(pa.int64()).to_numpy(), dtype=np.int64)
-        self._advance_partition_clocks(keep, decoded.record, ts)
+        self._advance_partition_clocks(keep, list(floors), decoded.record, ts)
         # Records are grouped by segment, which interleaves time across segments; event
         # time order again (stable: a segment's own order stays) before windowing.
         order = np.argsort(ts, kind="stable")
         return [events.take(pa.array(order))]
 
     def _advance_partition_clocks(
-        self, records: list[Message], record: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]
+        self,
+        records: list[Message],
+        floors: list[int | None],
+        record: npt.NDArray[np.int64],
+        ts: npt.NDArray[np.int64],
     ) -> None:
-        """Per partition, the earliest event time still to come: a record holds one segment's
-        events of a published batch, so the next records of the partition (other segments
-        of that batch, later batches) start no earlier than the last record read starts."""
+        """Per partition, the earliest event time still to come. Our producers stamp each
+        record with its batch's earliest event (the partition's later records, of this batch
+        or later ones, start no earlier); a record without the stamp counts from its own
+        earliest event."""
         first = np.full(len(records), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first, record, ts)
-        partition = np.array([m.partition() or 0 for m in records], dtype=np.int64)
         has_events = first != np.iinfo(np.int64).max
+        stamped = np.array([f is not None for f in floors], dtype=bool)
+        if stamped.any():
+            first[stamped] = [f for f in floors if f is not None]
+        partition = np.array([m.partition() or 0 for m in records], dtype=np.int64)
         now = time.monotonic()
         for p in np.unique(partition[has_events]).tolist():
             start = int(first[has_events & (partition == p)].max())
@@ -391,13 +407,19 @@ class KafkaBus:
                 limits.append(self._partition_clock[p])
         return min(limits) if limits else None
 
-    def _format_of(self, m: Message) -> Format:
+    def _headers_of(self, m: Message) -> tuple[Format, int | None]:
+        """The record's format (content-type, else the bus's) and event-time floor, if any."""
+        fmt: Format = self.config.value_format
+        floor: int | None = None
         headers = m.headers() or []
-        for header in headers if isinstance(headers, list) else []:
-            name, value = header
-            if name == "content-type" and isinstance(value, bytes) and value in FORMAT_OF:
-                return cast(Format, FORMAT_OF[value])
-        return self.config.value_format
+        for name, value in headers if isinstance(headers, list) else []:
+            if not isinstance(value, bytes):
+                continue
+            if name == "content-type" and value in FORMAT_OF:
+                fmt = cast(Format, FORMAT_OF[value])
+            elif name == FLOOR_HEADER and value.isdigit():
+                floor = int(value)
+        return fmt, floor
 
     def _dead_letters(self, refused: list[tuple[Message, list[str]]]) -> None:
         """Park refused records with their reasons; durable before their offsets commit."""
