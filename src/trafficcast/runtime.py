@@ -146,6 +146,7 @@ class Runtime:
         v.events += 1
         if kind == "window":
             v.windows += 1
+            v.segments += 1  # processors register segments first seen in events
             self._learn_from(messages)
         elif kind == "prediction":
             v.predictions += 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,20 +15,11 @@ from websockets.sync.client import connect
 
 from tests.integration.cluster import Cluster, by_minute, simulated
 from tests.integration.test_scaled_out_faults import body
-from tests.services import Service, start_service
+from tests.services import Service
 from trafficcast.config import Settings
 from trafficcast.runtime import open_store
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[Service]:
-    service = start_service("kafka", tmp_path / "services")
-    try:
-        yield service
-    finally:
-        service.destroy()
 
 
 class Listener(threading.Thread):

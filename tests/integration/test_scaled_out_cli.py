@@ -5,26 +5,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.cluster import Cluster
-from tests.services import Service, start_service
+from tests.services import Service
 from trafficcast.api.background import free_port
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[Service]:
-    service = start_service("kafka", tmp_path / "services")
-    try:
-        yield service
-    finally:
-        service.destroy()
+# Half an hour of 12 segments at 30 s: 720 readings.
+SIMULATE_TO_BUS = ("simulate", "--hours", "0.5", "--segments", "12")
+SIMULATE_TO_BUS += ("--start", "2026-01-05T08:00:00Z", "--bus")
 
 
 def run(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
@@ -46,17 +41,7 @@ def test_db_upgrade_simulate_to_the_bus_and_process(
         upgraded = run(cluster, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr
         assert run(cluster, "db", "current").stdout.strip()
-        produced = run(
-            cluster,
-            "simulate",
-            "--hours",
-            "0.5",
-            "--segments",
-            "12",
-            "--start",
-            "2026-01-05T08:00:00Z",
-            "--bus",
-        )
+        produced = run(cluster, *SIMULATE_TO_BUS)
         assert produced.returncode == 0, produced.stderr
         assert "published 720 readings" in produced.stderr.replace("\n", " ")
         port = free_port()
@@ -68,17 +53,7 @@ def test_db_upgrade_simulate_to_the_bus_and_process(
         assert "trafficcast_events_processed_total 720.0" in metrics
         assert "trafficcast_dead_letters_total 0.0" in metrics
         # Published again (a resend): stored once.
-        again = run(
-            cluster,
-            "simulate",
-            "--hours",
-            "0.5",
-            "--segments",
-            "12",
-            "--start",
-            "2026-01-05T08:00:00Z",
-            "--bus",
-        )
+        again = run(cluster, *SIMULATE_TO_BUS)
         assert again.returncode == 0, again.stderr
         cluster.wait_for(
             "the resend to be read",

@@ -25,16 +25,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[Service]:
-    """A broker of this test's own: its topics start empty, and it may be restarted."""
-    service = start_service("kafka", tmp_path / "services")
-    try:
-        yield service
-    finally:
-        service.destroy()
-
-
-@pytest.fixture
 def cluster(tmp_path: Path, kafka: Service, postgres_database: str) -> Iterator[Cluster]:
     store = open_store(Settings(database_url=postgres_database))
     store.init_schema()

@@ -33,8 +33,21 @@ from trafficcast.domain.events import Limits, Rejection, validate_columns
 Format = Literal["json", "avro"]
 CONTENT_TYPE = {"json": b"application/x-ndjson", "avro": b"application/avro"}
 FORMAT_OF = {v: k for k, v in CONTENT_TYPE.items()}
-MAX_EVENTS_PER_RECORD = 1_000  # about 250 kB: far below the record limit below
+MAX_EVENTS_PER_RECORD = 1_000  # about 250 kB, half the consumer's record limit
 
+_AVRO_EVENT_FIELDS: list[dict[str, Any]] = [
+    {"name": "event_id", "type": ["null", "string"], "default": None},
+    {"name": "segment_id", "type": "string"},
+    {"name": "timestamp", "type": "string"},
+    {"name": "speed", "type": "double"},
+    {"name": "volume", "type": ["null", "double"], "default": None},
+    {"name": "occupancy", "type": ["null", "double"], "default": None},
+    {"name": "latitude", "type": ["null", "double"], "default": None},
+    {"name": "longitude", "type": ["null", "double"], "default": None},
+    {"name": "source", "type": ["null", "string"], "default": None},
+    {"name": "quality_score", "type": ["null", "double"], "default": None},
+]
+AVRO_FIELDS = tuple(str(f["name"]) for f in _AVRO_EVENT_FIELDS)
 AVRO_SCHEMA = fastavro.parse_schema(
     {
         "type": "array",
@@ -42,18 +55,7 @@ AVRO_SCHEMA = fastavro.parse_schema(
             "type": "record",
             "name": "TrafficEvent",
             "namespace": "trafficcast",
-            "fields": [
-                {"name": "event_id", "type": ["null", "string"], "default": None},
-                {"name": "segment_id", "type": "string"},
-                {"name": "timestamp", "type": "string"},
-                {"name": "speed", "type": "double"},
-                {"name": "volume", "type": ["null", "double"], "default": None},
-                {"name": "occupancy", "type": ["null", "double"], "default": None},
-                {"name": "latitude", "type": ["null", "double"], "default": None},
-                {"name": "longitude", "type": ["null", "double"], "default": None},
-                {"name": "source", "type": ["null", "string"], "default": None},
-                {"name": "quality_score", "type": ["null", "double"], "default": None},
-            ],
+            "fields": _AVRO_EVENT_FIELDS,
         },
     }
 )
@@ -122,20 +124,9 @@ def encode(table: pa.Table, fmt: Format = "json") -> tuple[list[str], list[bytes
 
 def _avro_value(rows: pa.Table) -> bytes:
     columns: dict[str, Any] = {
-        name: rows.column(name).to_pylist()
-        for name in (
-            "event_id",
-            "segment_id",
-            "speed",
-            "volume",
-            "occupancy",
-            "latitude",
-            "longitude",
-            "source",
-            "quality_score",
-        )
+        name: (_iso(rows.column(name)) if name == "timestamp" else rows.column(name)).to_pylist()
+        for name in AVRO_FIELDS
     }
-    columns["timestamp"] = _iso(rows.column("timestamp")).to_pylist()
     records = [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
     ]
@@ -254,21 +245,7 @@ def _decode_avro(
         assert isinstance(records, list)
         rows.extend(records)
         owner.extend([i] * len(records))
-    columns: dict[str, Any] = {
-        name: [r.get(name) for r in rows]
-        for name in (
-            "event_id",
-            "segment_id",
-            "timestamp",
-            "speed",
-            "volume",
-            "occupancy",
-            "latitude",
-            "longitude",
-            "source",
-            "quality_score",
-        )
-    }
+    columns: dict[str, Any] = {name: [r.get(name) for r in rows] for name in AVRO_FIELDS}
     batch = validate_columns(columns, now_ms=now_ms, limits=limits, default_source="kafka")
     owners = np.array(owner, dtype=np.int64)
     _reject(batch.rejections, owners, dead)

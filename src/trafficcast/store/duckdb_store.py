@@ -30,6 +30,7 @@ from trafficcast.domain.schema import (
     WINDOW_SCHEMA,
 )
 from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
+from trafficcast.store.sql_filters import accuracy_filters
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -468,18 +469,9 @@ class DuckDBStore:
         newest version (latest updated_at) carries the corrected actual, and a
         forecast issue written twice must not be counted twice.
         """
-        window_filter = ""
-        window_params: list[Any] = []
-        prediction_filter = ""
-        prediction_params: list[Any] = []
-        if query.segment_id is not None:
-            window_filter += " AND segment_id = ?"
-            window_params.append(query.segment_id)
-            prediction_filter += " AND segment_id = ?"
-            prediction_params.append(query.segment_id)
-        if query.model_version is not None:
-            prediction_filter += " AND model_version = ?"
-            prediction_params.append(query.model_version)
+        filters = accuracy_filters(query, "?")
+        window_filter, window_params = filters.windows, filters.window_params
+        prediction_filter, prediction_params = filters.predictions, filters.prediction_params
         bucket_ms = query.bucket_minutes * 60_000
         # Nulls and NaNs are excluded after deduplication: a newest window
         # without a speed must hide its older version, not fall back to it.

@@ -44,6 +44,7 @@ from trafficcast.domain.schema import (
 )
 from trafficcast.store import migrate
 from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
+from trafficcast.store.sql_filters import accuracy_filters
 
 # Staging table of a write; temporary, so private to its session.
 _STAGE = "_stage"
@@ -782,18 +783,9 @@ class PostgresStore:
         equals itself, and a comparison with null is null, so both drop nulls
         and NaNs alike.
         """
-        window_filter = ""
-        window_params: list[Any] = []
-        prediction_filter = ""
-        prediction_params: list[Any] = []
-        if query.segment_id is not None:
-            window_filter += " AND segment_id = %s"
-            window_params.append(query.segment_id)
-            prediction_filter += " AND segment_id = %s"
-            prediction_params.append(query.segment_id)
-        if query.model_version is not None:
-            prediction_filter += " AND model_version = %s"
-            prediction_params.append(query.model_version)
+        filters = accuracy_filters(query, "%s")
+        window_filter, window_params = filters.windows, filters.window_params
+        prediction_filter, prediction_params = filters.predictions, filters.prediction_params
         bucket_ms = query.bucket_minutes * 60_000
         start, end = query.start_ms, query.end_ms
         schema = ACCURACY_SCHEMA.set(0, pa.field("bucket_ms", pa.int64()))

@@ -123,7 +123,6 @@ class StreamProcessor:
         self._flush_requested = threading.Event()
         self._last_checkpoint = 0.0
         self._position: object = None  # the bus position after the last poll
-        self.rebalances = 0
         self.failure: BaseException | None = None
 
     def _fresh_state(self) -> None:
@@ -161,8 +160,9 @@ class StreamProcessor:
 
         With `partitions` (a consumer group member after a rebalance: the
         segments of each partition it now reads) only those segments' state is
-        rebuilt, and the watermark restarts at the slowest partition's newest
-        stored event, so none of the partitions' pending events count as late.
+        rebuilt, and the watermark restarts at the slowest partition's clock as
+        saved with its last commit, so none of its uncommitted events count as
+        late (decision 0011).
         """
         segment_ids: list[str] | None = None
         if partitions is None:
@@ -288,7 +288,6 @@ class StreamProcessor:
 
     def _partitions_assigned(self, owns: Ownership) -> None:
         """Now reading other partitions: rebuild stream state for exactly their segments."""
-        self.rebalances += 1
         self._fresh_state()
         self.catalog.load(self.store.segments())
         self.set_links(self.store.links())  # registered since this process started, perhaps
