@@ -75,3 +75,23 @@ def test_simulate_to_the_bus_needs_a_kafka_bus(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "kafka://" in result.stderr
+
+
+def test_serve_with_an_unreachable_database_says_so_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "trafficcast.cli", "serve", "--port", "1"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TRAFFICCAST_DATA_DIR": str(tmp_path),
+            "TRAFFICCAST_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error: cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:1/none" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr

@@ -7,6 +7,10 @@ from typing import Protocol
 import pyarrow as pa
 
 
+class BusUnavailable(RuntimeError):
+    """The bus cannot be reached at start (a broker that is down or misnamed)."""
+
+
 class BusFull(RuntimeError):
     """The bus is at capacity; the producer should slow down or retry later."""
 

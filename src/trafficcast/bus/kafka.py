@@ -26,10 +26,18 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from trafficcast.bus import topics
-from trafficcast.bus.base import BusFull
+from trafficcast.bus.base import BusFull, BusUnavailable
 from trafficcast.bus.event_codec import CONTENT_TYPE, FORMAT_OF, Format, decode, encode
 from trafficcast.bus.partitioning import owned
 from trafficcast.domain.events import Limits
@@ -111,10 +119,16 @@ class KafkaBus:
     def __init__(self, config: KafkaBusConfig, *, limits: Limits | None = None) -> None:
         self.config = config
         self.limits = limits or Limits()
-        topics.ensure_topics(config.bootstrap, config.partitions, timeout_s=30.0)
+        try:
+            topics.ensure_topics(config.bootstrap, config.partitions, timeout_s=30.0)
+        except KafkaException as exc:
+            raise BusUnavailable(
+                f"cannot reach Kafka at {config.bootstrap} within 30 s: {exc.args[0].str()}"
+            ) from exc
         self._producer = Producer(
             {
                 "bootstrap.servers": config.bootstrap,
+                "logger": topics.CLIENT_LOG,
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": 5,
@@ -248,6 +262,7 @@ class KafkaBus:
             self._consumer = Consumer(
                 {
                     "bootstrap.servers": self.config.bootstrap,
+                    "logger": topics.CLIENT_LOG,
                     "group.id": self.config.group,
                     "enable.auto.commit": False,
                     "auto.offset.reset": self.config.offset_reset,
@@ -493,7 +508,12 @@ class LagProbe:
 
     def __init__(self, bootstrap: str, group: str) -> None:
         self._consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                "enable.auto.commit": False,
+                "logger": topics.CLIENT_LOG,
+            }
         )
         self._lock = threading.Lock()
 

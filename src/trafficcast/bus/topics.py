@@ -13,6 +13,8 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 log = logging.getLogger(__name__)
+# librdkafka's own messages (connection failures, retries) go through logging, not stderr.
+CLIENT_LOG = logging.getLogger("trafficcast.kafka.client")
 
 EVENTS = "traffic-events"
 DEAD_LETTERS = "traffic-events-dlq"
@@ -34,7 +36,8 @@ ALL_TOPICS = (EVENTS, DEAD_LETTERS, AGGREGATES, PREDICTIONS, ALERTS, LIVE_READIN
 
 def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # The typed stubs only list string settings; librdkafka takes a logging.Logger here.
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG})  # type: ignore[dict-item]
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [t for t in ALL_TOPICS if t not in existing]
     if not missing:

@@ -29,7 +29,9 @@ def process(
     ] = 0,
 ) -> None:
     """Run a stream processor of the consumer group (needs TRAFFICCAST_BUS=kafka://...)."""
+    from trafficcast.bus.base import BusUnavailable
     from trafficcast.runtime import Runtime
+    from trafficcast.store.base import StoreUnavailable
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -40,7 +42,7 @@ def process(
         )
     try:
         runtime = Runtime(settings, role="processor")
-    except Exception as exc:  # a broker or database that cannot be reached at start
+    except (BusUnavailable, StoreUnavailable) as exc:
         _fail(f"cannot start the processor: {exc}")
     stop = threading.Event()
 

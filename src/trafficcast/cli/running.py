@@ -16,7 +16,7 @@ import typer
 import uvicorn
 
 from trafficcast import __version__
-from trafficcast.cli.common import DataDir, Host, Port, _progress, _settings, app, console
+from trafficcast.cli.common import DataDir, Host, Port, _fail, _progress, _settings, app, console
 from trafficcast.config import Settings
 from trafficcast.encoding import arrow_columns
 from trafficcast.logging_setup import configure_logging
@@ -37,6 +37,18 @@ def _serve(runtime: Runtime) -> None:
     uvicorn.Server(server_config(runtime, s.host, s.port, s.log_level.lower())).run()
 
 
+def _start_runtime(settings: Settings) -> Runtime:
+    """The runtime, or a one-line error when its store or bus cannot be reached."""
+    from trafficcast.bus.base import BusUnavailable
+    from trafficcast.runtime import Runtime
+    from trafficcast.store.base import StoreUnavailable
+
+    try:
+        return Runtime(settings)
+    except (BusUnavailable, StoreUnavailable) as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -46,11 +58,10 @@ def version() -> None:
 @app.command()
 def serve(host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
     """Run the API, WebSocket, web page and stream processor; ingest through the REST API."""
-    from trafficcast.runtime import Runtime
 
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
-    _serve(Runtime(settings))
+    _serve(_start_runtime(settings))
 
 
 @app.command()
@@ -86,8 +97,6 @@ def demo(
     """One process: a live source (simulator or replay), processing, forecasts, API and map."""
     import shutil
 
-    from trafficcast.runtime import Runtime
-
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
     if settings.uses_kafka or settings.uses_postgres:
@@ -104,7 +113,7 @@ def demo(
         for suffix in ("", ".wal"):
             Path(settings.database_path + suffix).unlink(missing_ok=True)
         shutil.rmtree(settings.registry_path, ignore_errors=True)
-    runtime = Runtime(settings)
+    runtime = _start_runtime(settings)
     if replay is not None:
         try:
             dataset = load_dataset(replay, timezone=settings.timezone)
@@ -153,7 +162,6 @@ def replay_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Load a recorded dataset: into the local store, or through a server's REST API."""
-    from trafficcast.runtime import Runtime
 
     settings = _settings(None, None, data_dir)
     configure_logging(settings.log_level)
@@ -168,7 +176,7 @@ def replay_cmd(
     if settings.uses_kafka:
         _publish_to_bus(settings, dataset, speed)
         return
-    runtime = Runtime(settings)
+    runtime = _start_runtime(settings)
     runtime.register_segments(dataset.segments, dataset.links)
     with _progress() as progress:
         task = progress.add_task(f"replaying {dataset.name}", total=total)
@@ -245,16 +253,21 @@ def simulate(
 def _publish_to_bus(settings: Settings, dataset: Dataset, speed: float) -> None:
     """Scaled out: register the segments in the store, then produce the readings to Kafka,
     where `trafficcast process` picks them up."""
+    from trafficcast.bus.base import BusUnavailable
     from trafficcast.bus.kafka import KafkaBus, KafkaBusConfig
     from trafficcast.runtime import open_store
+    from trafficcast.store.base import StoreUnavailable
 
-    store = open_store(settings)
-    store.init_schema()
-    store.upsert_segments(dataset.segments)
-    if dataset.links is not None and dataset.links.num_rows:
-        store.upsert_links(dataset.links)
-    store.close()
-    bus = KafkaBus(KafkaBusConfig.from_url(settings.bus))
+    try:
+        store = open_store(settings)
+        store.init_schema()
+        store.upsert_segments(dataset.segments)
+        if dataset.links is not None and dataset.links.num_rows:
+            store.upsert_links(dataset.links)
+        store.close()
+        bus = KafkaBus(KafkaBusConfig.from_url(settings.bus))
+    except (BusUnavailable, StoreUnavailable) as exc:
+        _fail(str(exc))
     try:
         with _progress() as progress:
             task = progress.add_task(f"publishing {dataset.name}", total=dataset.events.num_rows)

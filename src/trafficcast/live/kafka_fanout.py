@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from trafficcast.bus.topics import LIVE_TOPICS
+from trafficcast.bus.topics import CLIENT_LOG, LIVE_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class KafkaFanout:
         self._consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
+                "logger": CLIENT_LOG,
                 "group.id": self.group,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "latest",
