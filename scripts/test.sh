@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python package, web build, Chromium),
 # then run lint, type checks, the web unit tests and the whole pytest suite.
+# Kafka (from Maven Central), PostgreSQL and Redis (from Debian) are installed
+# and started by the pytest fixtures through scripts/services/ on first use.
 # Extra arguments go to pytest, e.g. -m "not slow".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
