@@ -120,17 +120,23 @@ def _progress() -> Progress:
 # ------------------------------------------------------------------ (a) raw read
 
 
-def run_raw(bootstrap: str, topic: str, records: int) -> dict[str, Any]:
+def _fresh_consumer(bootstrap: str, group_prefix: str) -> Any:
+    """A consumer of a group of its own, reading the topic from its start."""
     from confluent_kafka import Consumer
 
-    c = Consumer(
+    return Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}",
+            "group.id": f"{group_prefix}-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
         }
     )
+
+
+def run_raw(bootstrap: str, topic: str, records: int) -> dict[str, Any]:
+
+    c = _fresh_consumer(bootstrap, "bench-raw")
     assigned: list[float] = []
     t_sub = time.perf_counter()
     c.subscribe([topic], on_assign=lambda *_: assigned.append(time.perf_counter()))
@@ -397,19 +403,11 @@ def prefill_naive(bootstrap: str, events: pa.Table, partitions: int) -> int:
 
 def run_naive(bootstrap: str, db_url: str, n_events: int) -> dict[str, Any]:
     import psycopg
-    from confluent_kafka import Consumer
 
     conn = psycopg.connect(db_url)
     conn.execute(_NAIVE_DDL)
     conn.commit()
-    c = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-naive-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
+    c = _fresh_consumer(bootstrap, "bench-naive")
     assigned: list[float] = []
     t_sub = time.perf_counter()
     c.subscribe([NAIVE_TOPIC], on_assign=lambda *_: assigned.append(time.perf_counter()))

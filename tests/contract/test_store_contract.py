@@ -255,6 +255,10 @@ def test_summary_totals_and_per_segment(store: Store) -> None:
     assert rows["a"]["traffic_score"] == pytest.approx(75.0)
     only_b, _ = store.summary(SummaryQuery(segment_ids=("b",)))
     assert only_b["total_events"] == 10
+    # The second window only; the incident opened before the range is not counted.
+    later, later_rows = store.summary(SummaryQuery(start_ms=T0 + MIN, end_ms=T0 + 10 * MIN))
+    assert (later["total_events"], later["incident_count"]) == (10, 0)
+    assert later_rows.column("segment_id").to_pylist() == ["a"]
     assert store.alerts("open", 10).num_rows == 1
 
 

@@ -30,7 +30,7 @@ from trafficcast.domain.schema import (
     WINDOW_SCHEMA,
 )
 from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
-from trafficcast.store.sql_filters import accuracy_filters
+from trafficcast.store.sql_filters import Dialect, accuracy_filters, summary_filters
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -85,6 +85,9 @@ _PREDICTION_COLUMNS = ", ".join(
     else f'"{f.name}"'
     for f in PREDICTION_SCHEMA
 )
+
+
+_DIALECT = Dialect("?", "epoch_ms(?)", "list_contains(?, {col})")
 
 
 def _cols(schema: pa.Schema) -> str:
@@ -408,30 +411,13 @@ class DuckDBStore:
         )
 
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
-        where: list[str] = ["w.window_minutes = ?"]
-        params: list[Any] = [query.window_minutes]
-        if query.start_ms is not None:
-            where.append("w.window_start >= epoch_ms(?)")
-            params.append(query.start_ms)
-        if query.end_ms is not None:
-            where.append("w.window_start < epoch_ms(?)")
-            params.append(query.end_ms)
-        if query.segment_ids:
-            where.append("list_contains(?, w.segment_id)")
-            params.append(list(query.segment_ids))
+        where, params = summary_filters(query, "w.window_start", "w.segment_id", _DIALECT)
+        where = ["w.window_minutes = ?", *where]
+        params = [query.window_minutes, *params]
         clause = " AND ".join(where)
         hours = query.window_minutes / 60.0
-        alert_where: list[str] = ["alert_type = 'incident'"]
-        alert_params: list[Any] = []
-        if query.start_ms is not None:
-            alert_where.append("opened_at >= epoch_ms(?)")
-            alert_params.append(query.start_ms)
-        if query.end_ms is not None:
-            alert_where.append("opened_at < epoch_ms(?)")
-            alert_params.append(query.end_ms)
-        if query.segment_ids:
-            alert_where.append("list_contains(?, segment_id)")
-            alert_params.append(list(query.segment_ids))
+        alert_where, alert_params = summary_filters(query, "opened_at", "segment_id", _DIALECT)
+        alert_where = ["alert_type = 'incident'", *alert_where]
         incidents = (
             f"(SELECT segment_id, count(*) AS n FROM alerts WHERE {' AND '.join(alert_where)} "
             "GROUP BY segment_id)"
@@ -469,7 +455,7 @@ class DuckDBStore:
         newest version (latest updated_at) carries the corrected actual, and a
         forecast issue written twice must not be counted twice.
         """
-        filters = accuracy_filters(query, "?")
+        filters = accuracy_filters(query, _DIALECT.param)
         window_filter, window_params = filters.windows, filters.window_params
         prediction_filter, prediction_params = filters.predictions, filters.prediction_params
         bucket_ms = query.bucket_minutes * 60_000

@@ -44,7 +44,7 @@ from trafficcast.domain.schema import (
 )
 from trafficcast.store import migrate
 from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
-from trafficcast.store.sql_filters import accuracy_filters
+from trafficcast.store.sql_filters import Dialect, accuracy_filters, summary_filters
 
 # Staging table of a write; temporary, so private to its session.
 _STAGE = "_stage"
@@ -129,6 +129,7 @@ def _from_ms(column: str) -> str:
 # A time parameter, given as epoch ms: DuckDB's bounds reach years 1 to 10000,
 # which a Python datetime cannot hold.
 _MS = _from_ms("%s::int8")
+_DIALECT = Dialect("%s", _MS, "{col} = ANY(%s::text[])")
 
 
 def _to_ms(column: str) -> str:
@@ -712,30 +713,13 @@ class PostgresStore:
         )
 
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
-        where: list[str] = ["w.window_minutes = %s"]
-        params: list[Any] = [query.window_minutes]
-        if query.start_ms is not None:
-            where.append(f"w.window_start >= {_MS}")
-            params.append(query.start_ms)
-        if query.end_ms is not None:
-            where.append(f"w.window_start < {_MS}")
-            params.append(query.end_ms)
-        if query.segment_ids:
-            where.append("w.segment_id = ANY(%s::text[])")
-            params.append(list(query.segment_ids))
+        where, params = summary_filters(query, "w.window_start", "w.segment_id", _DIALECT)
+        where = ["w.window_minutes = %s", *where]
+        params = [query.window_minutes, *params]
         clause = " AND ".join(where)
         hours = query.window_minutes / 60.0
-        alert_where: list[str] = ["alert_type = 'incident'"]
-        alert_params: list[Any] = []
-        if query.start_ms is not None:
-            alert_where.append(f"opened_at >= {_MS}")
-            alert_params.append(query.start_ms)
-        if query.end_ms is not None:
-            alert_where.append(f"opened_at < {_MS}")
-            alert_params.append(query.end_ms)
-        if query.segment_ids:
-            alert_where.append("segment_id = ANY(%s::text[])")
-            alert_params.append(list(query.segment_ids))
+        alert_where, alert_params = summary_filters(query, "opened_at", "segment_id", _DIALECT)
+        alert_where = ["alert_type = 'incident'", *alert_where]
         incidents = (
             f"(SELECT segment_id, count(*) AS n FROM alerts WHERE {' AND '.join(alert_where)} "
             "GROUP BY segment_id)"
@@ -783,7 +767,7 @@ class PostgresStore:
         equals itself, and a comparison with null is null, so both drop nulls
         and NaNs alike.
         """
-        filters = accuracy_filters(query, "%s")
+        filters = accuracy_filters(query, _DIALECT.param)
         window_filter, window_params = filters.windows, filters.window_params
         prediction_filter, prediction_params = filters.predictions, filters.prediction_params
         bucket_ms = query.bucket_minutes * 60_000

@@ -5,7 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from trafficcast.store.base import AccuracyQuery
+from trafficcast.store.base import AccuracyQuery, SummaryQuery
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How an adapter writes a parameter, an epoch-ms parameter as a time, and list
+    membership of a column ({col} in `in_list`)."""
+
+    param: str
+    time: str
+    in_list: str
+
+
+def summary_filters(
+    query: SummaryQuery, time_column: str, segment_column: str, dialect: Dialect
+) -> tuple[list[str], list[Any]]:
+    """Conditions (to AND together) and parameters for a summary's time range and segments."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.start_ms is not None:
+        where.append(f"{time_column} >= {dialect.time}")
+        params.append(query.start_ms)
+    if query.end_ms is not None:
+        where.append(f"{time_column} < {dialect.time}")
+        params.append(query.end_ms)
+    if query.segment_ids:
+        where.append(dialect.in_list.format(col=segment_column))
+        params.append(list(query.segment_ids))
+    return where, params
 
 
 @dataclass
