@@ -23,15 +23,23 @@ export const BAND_LABELS: Readonly<Record<Band, string>> = {
 export const FAST_ABOVE_MPH = 60;
 export const SLOW_BELOW_MPH = 30;
 
-export function speedBand(speed: number | null | undefined): Band {
+/** Band limits in mph; the operator can change them in Settings (preferences.ts). */
+export interface BandThresholds {
+  fastAboveMph: number;
+  slowBelowMph: number;
+}
+
+export const DEFAULT_THRESHOLDS: BandThresholds = { fastAboveMph: FAST_ABOVE_MPH, slowBelowMph: SLOW_BELOW_MPH };
+
+export function speedBand(speed: number | null | undefined, limits: BandThresholds = DEFAULT_THRESHOLDS): Band {
   // A missing or broken reading (null, NaN, negative from a faulty loop) is "no data",
   // not "slow": colouring it red would invent a jam.
   if (speed == null || !Number.isFinite(speed) || speed < 0) return 'nodata';
-  if (speed > FAST_ABOVE_MPH) return 'fast';
-  if (speed < SLOW_BELOW_MPH) return 'slow';
+  if (speed > limits.fastAboveMph) return 'fast';
+  if (speed < limits.slowBelowMph) return 'slow';
   return 'moderate';
 }
 
-export function speedColor(speed: number | null | undefined): string {
-  return BAND_COLORS[speedBand(speed)];
+export function speedColor(speed: number | null | undefined, limits: BandThresholds = DEFAULT_THRESHOLDS): string {
+  return BAND_COLORS[speedBand(speed, limits)];
 }

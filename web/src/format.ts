@@ -1,8 +1,24 @@
 // Display formatting. Times are shown in UTC, as the API gives them: the data may
 // be a replay of another city and day, where the viewer's local time means nothing.
 
-export function formatSpeed(speed: number | null | undefined): string {
-  return speed == null || !Number.isFinite(speed) ? '—' : `${Math.round(speed)} mph`;
+export type SpeedUnit = 'mph' | 'kmh';
+
+export const KMH_PER_MPH = 1.609344;
+
+/** A speed the API gives in mph, in the viewer's unit. */
+export function convertSpeed(mph: number, unit: SpeedUnit): number {
+  return unit === 'kmh' ? mph * KMH_PER_MPH : mph;
+}
+
+export function speedUnitLabel(unit: SpeedUnit): string {
+  return unit === 'kmh' ? 'km/h' : 'mph';
+}
+
+/** "57 mph" / "92 km/h"; "—" for a missing or broken value. */
+export function formatSpeed(speed: number | null | undefined, unit: SpeedUnit = 'mph'): string {
+  return speed == null || !Number.isFinite(speed)
+    ? '—'
+    : `${Math.round(convertSpeed(speed, unit))} ${speedUnitLabel(unit)}`;
 }
 
 function parse(iso: string | null | undefined): Date | null {

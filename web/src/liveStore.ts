@@ -2,7 +2,7 @@
 // Messages can arrive hundreds per second; listeners are told once per animation
 // frame with the set of segments that changed, so the map and React do bounded work.
 import { applySnapshot, applyTrafficEvent, type Readings } from './liveState';
-import type { CurrentTrafficRow, PredictionBatch, Reading, TrafficWindow } from './types';
+import type { CurrentTrafficRow, PredictionBatch, Reading, ServerMessage, TrafficWindow } from './types';
 
 export type ChangeListener = (changed: ReadonlySet<string>) => void;
 
@@ -23,6 +23,8 @@ export class LiveStore {
   private readonly dirty = new Set<string>();
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly segmentListeners = new Set<SegmentMessageListener>();
+  private readonly messageListeners = new Set<(message: ServerMessage) => void>();
+  private readonly reconnectListeners = new Set<() => void>();
   private flushScheduled = false;
   private version = 0;
 
@@ -50,6 +52,25 @@ export class LiveStore {
 
   publishSegmentMessage(message: SegmentMessage): void {
     for (const listener of this.segmentListeners) listener(message);
+  }
+
+  /** Every server message, as it arrives (pages filter the kinds they show). */
+  publishMessage(message: ServerMessage): void {
+    for (const listener of this.messageListeners) listener(message);
+  }
+
+  subscribeMessages(listener: (message: ServerMessage) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  publishReconnect(): void {
+    for (const listener of this.reconnectListeners) listener();
+  }
+
+  subscribeReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   subscribe = (listener: ChangeListener): (() => void) => {

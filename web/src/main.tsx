@@ -1,12 +1,18 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './App';
+import { BrowserRouter } from 'react-router';
+import { LiveProvider } from './live/LiveProvider';
+import { AppRoutes } from './routes';
 import './styles.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <BrowserRouter>
+      <LiveProvider>
+        <AppRoutes />
+      </LiveProvider>
+    </BrowserRouter>
   </StrictMode>,
 );

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CollectorRegistry
 from pydantic.json_schema import models_json_schema
-from starlette.responses import HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from trafficcast import __version__
@@ -38,7 +39,8 @@ from trafficcast.api.routes import (
 from trafficcast.ratelimit import make_limiter
 from trafficcast.runtime import Runtime
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# TRAFFICCAST_WEB_DIR serves another build of the dashboard (development only).
+WEB_DIR = Path(os.environ.get("TRAFFICCAST_WEB_DIR") or Path(__file__).resolve().parent.parent / "web")
 
 _NO_WEB = """<!doctype html><html><head><meta charset="utf-8"><title>trafficcast</title>
 <link rel="icon" href="data:,"></head><body><h1>trafficcast API</h1>
@@ -113,6 +115,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     _document_raw_bodies(app)
     if (WEB_DIR / "index.html").exists():
+        _serve_dashboard_pages(app)
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     else:
 
@@ -121,6 +124,19 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
             return HTMLResponse(_NO_WEB)
 
     return app
+
+
+# The dashboard's client-side routes (web/src/routes.tsx): a reload or a shared
+# link on one of them gets the page shell; anything else unknown stays a 404.
+DASHBOARD_PAGES = ("/map", "/analytics", "/predictions", "/alerts", "/settings", "/segments/{segment_id}")
+
+
+def _serve_dashboard_pages(app: FastAPI) -> None:
+    async def page() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    for path in DASHBOARD_PAGES:
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

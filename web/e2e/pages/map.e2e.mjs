@@ -137,7 +137,7 @@ async function run(baseUrl, artifactDir) {
       if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
     });
 
-    const response = await page.goto(baseUrl, { waitUntil: 'load' });
+    const response = await page.goto(new URL('/map', baseUrl).toString(), { waitUntil: 'load' });
     if (!response || !response.ok()) fail(`GET ${baseUrl} answered ${response ? response.status() : 'nothing'}`);
 
     // 1. Live header and drawn segments.

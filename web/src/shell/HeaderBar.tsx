@@ -1,5 +1,5 @@
-// Top bar: product name, connection state, segment counts by band, data time.
-import { useMemo, useSyncExternalStore } from 'react';
+// Top bar: product name, navigation, connection state, segment counts by band, data time.
+import { useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import { BAND_COLORS, BAND_LABELS, BANDS } from '../bands';
 import { formatDateTimeUtc } from '../format';
 import { summarize, type NetworkSummary } from '../liveState';
@@ -12,10 +12,19 @@ const CONNECTION_LABELS: Record<ConnectionState, string> = {
   reconnecting: 'reconnecting',
 };
 
-export function HeaderBar({ connection, summary }: { connection: ConnectionState; summary: NetworkSummary }) {
+export function HeaderBar({
+  connection,
+  summary,
+  children,
+}: {
+  connection: ConnectionState;
+  summary: NetworkSummary;
+  children?: ReactNode;
+}) {
   return (
     <header className="header-bar">
       <h1 className="brand">trafficcast</h1>
+      {children}
       <span className={`connection connection-${connection}`} data-testid="connection-state" role="status">
         <span className="connection-dot" aria-hidden="true" />
         {CONNECTION_LABELS[connection]}
@@ -44,13 +53,19 @@ export function LiveHeaderBar({
   store,
   segmentIds,
   connection,
+  children,
 }: {
   store: LiveStore;
   segmentIds: readonly string[];
   connection: ConnectionState;
+  children?: ReactNode;
 }) {
   const version = useSyncExternalStore(store.subscribe, store.getVersion);
   // `version` is the cache key: readings are mutated in place and it changes when they do.
   const summary = useMemo(() => summarize(segmentIds, store.readings), [segmentIds, store, version]);
-  return <HeaderBar connection={connection} summary={summary} />;
+  return (
+    <HeaderBar connection={connection} summary={summary}>
+      {children}
+    </HeaderBar>
+  );
 }
