@@ -38,4 +38,5 @@ def test_page_in_chromium(page: str, dashboard: Dashboard, artifacts: Path) -> N
     print(result.stdout)
     assert result.returncode == 0, f"{page} page check failed:\n{result.stdout}\n{result.stderr}"
     shots = list(out.glob("*.png"))
-    assert shots and all(s.stat().st_size > 5_000 for s in shots), f"no screenshot of the {page} page"
+    assert shots, f"no screenshot of the {page} page"
+    assert all(s.stat().st_size > 5_000 for s in shots), f"a blank screenshot of the {page} page"

@@ -40,7 +40,9 @@ from trafficcast.ratelimit import make_limiter
 from trafficcast.runtime import Runtime
 
 # TRAFFICCAST_WEB_DIR serves another build of the dashboard (development only).
-WEB_DIR = Path(os.environ.get("TRAFFICCAST_WEB_DIR") or Path(__file__).resolve().parent.parent / "web")
+WEB_DIR = Path(
+    os.environ.get("TRAFFICCAST_WEB_DIR") or Path(__file__).resolve().parent.parent / "web"
+)
 
 _NO_WEB = """<!doctype html><html><head><meta charset="utf-8"><title>trafficcast</title>
 <link rel="icon" href="data:,"></head><body><h1>trafficcast API</h1>
@@ -128,7 +130,14 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
 
 # The dashboard's client-side routes (web/src/routes.tsx): a reload or a shared
 # link on one of them gets the page shell; anything else unknown stays a 404.
-DASHBOARD_PAGES = ("/map", "/analytics", "/predictions", "/alerts", "/settings", "/segments/{segment_id}")
+DASHBOARD_PAGES = (
+    "/map",
+    "/analytics",
+    "/predictions",
+    "/alerts",
+    "/settings",
+    "/segments/{segment_id}",
+)
 
 
 def _serve_dashboard_pages(app: FastAPI) -> None:
