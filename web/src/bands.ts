@@ -2,6 +2,8 @@
 // The product spec says green > 60 mph, yellow 30–60, red < 30: both 30 and 60
 // themselves are yellow.
 
+import { convertSpeed, speedUnitLabel, type SpeedUnit } from './format';
+
 export type Band = 'fast' | 'moderate' | 'slow' | 'nodata';
 
 export const BANDS: readonly Band[] = ['fast', 'moderate', 'slow', 'nodata'];
@@ -19,6 +21,18 @@ export const BAND_LABELS: Readonly<Record<Band, string>> = {
   slow: '< 30 mph',
   nodata: 'no data',
 };
+
+/** Band labels for the operator's limits, in their unit ("> 60 mph", "30–60 mph", "< 30 mph"). */
+export function bandLabels(limits: BandThresholds, unit: SpeedUnit): Record<Band, string> {
+  const show = (mph: number) => String(Math.round(convertSpeed(mph, unit)));
+  const label = speedUnitLabel(unit);
+  return {
+    fast: `> ${show(limits.fastAboveMph)} ${label}`,
+    moderate: `${show(limits.slowBelowMph)}–${show(limits.fastAboveMph)} ${label}`,
+    slow: `< ${show(limits.slowBelowMph)} ${label}`,
+    nodata: 'no data',
+  };
+}
 
 export const FAST_ABOVE_MPH = 60;
 export const SLOW_BELOW_MPH = 30;

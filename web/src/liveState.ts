@@ -1,6 +1,6 @@
 // The live picture of the network: the latest reading of every segment, merged
 // from the /api/traffic/current snapshot and `traffic_event` messages.
-import { BANDS, speedBand, type Band } from './bands';
+import { BANDS, DEFAULT_THRESHOLDS, speedBand, type Band, type BandThresholds } from './bands';
 import type { CurrentTrafficRow, Reading } from './types';
 
 export type Readings = Map<string, Reading>;
@@ -42,13 +42,17 @@ export function applySnapshot(readings: Readings, rows: readonly CurrentTrafficR
 }
 
 /** Counts by band over the known segments (segments without a reading are "no data"). */
-export function summarize(segmentIds: readonly string[], readings: ReadonlyMap<string, Reading>): NetworkSummary {
+export function summarize(
+  segmentIds: readonly string[],
+  readings: ReadonlyMap<string, Reading>,
+  limits: BandThresholds = DEFAULT_THRESHOLDS,
+): NetworkSummary {
   const counts = Object.fromEntries(BANDS.map((band) => [band, 0])) as Record<Band, number>;
   let latest = -Infinity;
   let latestTime: string | null = null;
   for (const id of segmentIds) {
     const reading = readings.get(id);
-    counts[speedBand(reading?.speed)] += 1;
+    counts[speedBand(reading?.speed, limits)] += 1;
     if (reading !== undefined) {
       const t = timeOf(reading.timestamp);
       if (t > latest) {
