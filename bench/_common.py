@@ -98,7 +98,10 @@ class Server:
     def __enter__(self) -> Server:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            self.args, stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+            self.args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
             start_new_session=True,
         )
         return self

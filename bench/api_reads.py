@@ -65,10 +65,12 @@ def serve_bare(port: int, kind: str, routes_file: Path) -> None:
     """The peer: one route per URL returning captured bytes from memory."""
     import uvicorn
 
-    routes = {path: Path(file).read_bytes() for path, file in json.loads(
-        routes_file.read_text()).items()}
+    routes = {
+        path: Path(file).read_bytes() for path, file in json.loads(routes_file.read_text()).items()
+    }
     app: Any
     if kind == "asgi":
+
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] == "lifespan":
                 while True:
@@ -81,9 +83,16 @@ def serve_bare(port: int, kind: str, routes_file: Path) -> None:
             body = routes.get(scope["path"])
             status = 200 if body is not None else 404
             body = body if body is not None else b'{"error":"not found"}'
-            await send({"type": "http.response.start", "status": status, "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
     else:
         from fastapi import FastAPI
@@ -91,8 +100,10 @@ def serve_bare(port: int, kind: str, routes_file: Path) -> None:
 
         app = FastAPI()
         for path, body in routes.items():
+
             def endpoint(_body: bytes = body) -> Response:
                 return Response(content=_body, media_type="application/json")
+
             app.add_api_route(path, endpoint, methods=["GET"])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -100,8 +111,9 @@ def serve_bare(port: int, kind: str, routes_file: Path) -> None:
 # -------------------------------------------------------------------- open loop
 
 
-async def open_loop(url: str, rate: float, duration: float, pool: int,
-                    timeout: float, client_kind: str = "aiohttp") -> dict[str, Any]:
+async def open_loop(
+    url: str, rate: float, duration: float, pool: int, timeout: float, client_kind: str = "aiohttp"
+) -> dict[str, Any]:
     """Send `rate` requests/s on a fixed schedule; latency = response end - scheduled time."""
     n = int(rate * duration)
     latency = np.full(n, np.nan)
@@ -111,9 +123,12 @@ async def open_loop(url: str, rate: float, duration: float, pool: int,
         if client_kind == "aiohttp":
             import aiohttp
 
-            session = await stack.enter_async_context(aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=pool),
-                timeout=aiohttp.ClientTimeout(total=timeout)))
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=pool),
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                )
+            )
 
             async def get() -> int:
                 async with session.get(url) as r:
@@ -122,9 +137,12 @@ async def open_loop(url: str, rate: float, duration: float, pool: int,
         else:
             import httpx
 
-            client = await stack.enter_async_context(httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-                timeout=timeout))
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                    timeout=timeout,
+                )
+            )
 
             async def get() -> int:
                 return (await client.get(url)).status_code
@@ -156,15 +174,20 @@ async def open_loop(url: str, rate: float, duration: float, pool: int,
         end = clock()
     ok = status == 200
     return {
-        "n": n, "ok": int(ok.sum()), "errors": int((~ok).sum()),
+        "n": n,
+        "ok": int(ok.sum()),
+        "errors": int((~ok).sum()),
         "codes": {int(c): int((status == c).sum()) for c in np.unique(status)},
-        "send_rate": n / (sent_end - start), "done_rate": n / (end - start),
-        "max_send_lag_ms": lag * 1000, **percentiles_ms(latency[~np.isnan(latency)]),
+        "send_rate": n / (sent_end - start),
+        "done_rate": n / (end - start),
+        "max_send_lag_ms": lag * 1000,
+        **percentiles_ms(latency[~np.isnan(latency)]),
     }
 
 
-def run_open_loop(url: str, rate: float, duration: float, pool: int,
-                  client_kind: str) -> dict[str, Any]:
+def run_open_loop(
+    url: str, rate: float, duration: float, pool: int, client_kind: str
+) -> dict[str, Any]:
     try:
         import uvloop
     except ImportError:
@@ -227,31 +250,52 @@ def _has_predictions(body: bytes) -> bool:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--duration", type=float, default=None,
-                   help="open-loop seconds per URL (default 20; quick 5)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="open-loop seconds per URL (default 20; quick 5)",
+    )
     p.add_argument("--rate", type=float, default=1000.0, help="open-loop requests/s")
     p.add_argument("--pool", type=int, default=64, help="client connection pool size")
-    p.add_argument("--client", choices=["aiohttp", "httpx"], default=None,
-                   help="open-loop HTTP client (default aiohttp when installed; httpx tops "
-                        "out near 1 000 req/s on 2 cores, too close to the rate to measure it)")
-    p.add_argument("--wrk-duration", type=int, default=None,
-                   help="wrk seconds per URL (default 10; quick 3)")
+    p.add_argument(
+        "--client",
+        choices=["aiohttp", "httpx"],
+        default=None,
+        help="open-loop HTTP client (default aiohttp when installed; httpx tops "
+        "out near 1 000 req/s on 2 cores, too close to the rate to measure it)",
+    )
+    p.add_argument(
+        "--wrk-duration", type=int, default=None, help="wrk seconds per URL (default 10; quick 3)"
+    )
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--wrk-threads", type=int, default=1)
-    p.add_argument("--wrk-repeats", type=int, default=1,
-                   help="alternate trafficcast and bare wrk runs this many times; the median "
-                        "run of each is reported (the ratio moves several points run to run)")
-    p.add_argument("--bare", default=None,
-                   help="comma list of bare peers: fastapi (judged), asgi "
-                        "(default fastapi,asgi; quick fastapi)")
-    p.add_argument("--bare-open-loop", action=argparse.BooleanOptionalAction, default=None,
-                   help="also run the open loop against the bare peer (default on; quick off)")
+    p.add_argument(
+        "--wrk-repeats",
+        type=int,
+        default=1,
+        help="alternate trafficcast and bare wrk runs this many times; the median "
+        "run of each is reported (the ratio moves several points run to run)",
+    )
+    p.add_argument(
+        "--bare",
+        default=None,
+        help="comma list of bare peers: fastapi (judged), asgi "
+        "(default fastapi,asgi; quick fastapi)",
+    )
+    p.add_argument(
+        "--bare-open-loop",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run the open loop against the bare peer (default on; quick off)",
+    )
     p.add_argument("--segments", type=int, default=300)
     p.add_argument("--history-hours", type=float, default=6.0)
     p.add_argument("--startup-timeout", type=float, default=180.0)
     p.add_argument("--quick", action="store_true", help="short phases; finishes in < 60 s")
-    p.add_argument("--bare-server", nargs=3, metavar=("PORT", "KIND", "ROUTES_JSON"),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--bare-server", nargs=3, metavar=("PORT", "KIND", "ROUTES_JSON"), help=argparse.SUPPRESS
+    )
     args = p.parse_args()
     if args.bare_server:
         port, kind, routes = args.bare_server
@@ -266,38 +310,64 @@ def main() -> int:
     if client_kind is None:
         try:
             import aiohttp  # noqa: F401
+
             client_kind = "aiohttp"
         except ImportError:
             client_kind = "httpx"
-            console.print("[yellow]aiohttp not installed; using httpx, which itself saturates "
-                          "near 1 000 req/s here. Install: .venv/bin/pip install aiohttp[/]")
+            console.print(
+                "[yellow]aiohttp not installed; using httpx, which itself saturates "
+                "near 1 000 req/s here. Install: .venv/bin/pip install aiohttp[/]"
+            )
 
     header("api_reads: open loop at a fixed rate, and saturated beside a bare endpoint")
     if not have_wrk:
-        console.print("[bold yellow]wrk not found: the saturated part (b) is skipped. Install "
-                      "it with: apt-get update && apt-get install -y wrk[/]")
+        console.print(
+            "[bold yellow]wrk not found: the saturated part (b) is skipped. Install "
+            "it with: apt-get update && apt-get install -y wrk[/]"
+        )
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tc-bench-api-")))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         t0 = time.perf_counter()
-        server = stack.enter_context(Server(
-            [trafficcast_bin(), "demo", "--port", str(port), "--data-dir", str(tmp / "data"),
-             "--segments", str(args.segments), "--history-hours", str(args.history_hours)],
-            tmp / "demo.log"))
+        server = stack.enter_context(
+            Server(
+                [
+                    trafficcast_bin(),
+                    "demo",
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(tmp / "data"),
+                    "--segments",
+                    str(args.segments),
+                    "--history-hours",
+                    str(args.history_hours),
+                ],
+                tmp / "demo.log",
+            )
+        )
         wait_http(f"{base}/health", args.startup_timeout, server=server)
-        preds = wait_http(f"{base}/api/predictions/latest", args.startup_timeout,
-                          ok=_has_predictions, server=server)
+        preds = wait_http(
+            f"{base}/api/predictions/latest",
+            args.startup_timeout,
+            ok=_has_predictions,
+            server=server,
+        )
         segment = orjson.loads(preds)["predictions"][0]["segment_id"]
         wait_history_loaded(base, args.startup_timeout)
-        console.print(f"demo server ready in {time.perf_counter() - t0:.1f} s "
-                      f"(pid {server.proc.pid if server.proc else '?'}, port {port})")
+        console.print(
+            f"demo server ready in {time.perf_counter() - t0:.1f} s "
+            f"(pid {server.proc.pid if server.proc else '?'}, port {port})"
+        )
 
-        urls = {"GET /api/predictions/latest": "/api/predictions/latest",
-                f"GET /api/traffic/events?segment_id={segment}":
-                    f"/api/traffic/events?segment_id={segment}"}
+        urls = {
+            "GET /api/predictions/latest": "/api/predictions/latest",
+            f"GET /api/traffic/events?segment_id={segment}": f"/api/traffic/events?segment_id={segment}",
+        }
         routes: dict[str, str] = {}
         import httpx
+
         with httpx.Client() as c:
             for i, path in enumerate(urls.values()):
                 r = c.get(base + path)
@@ -306,49 +376,82 @@ def main() -> int:
                 routes[path.split("?")[0]] = str(f)
                 doc = orjson.loads(r.content)
                 n_rows = len(doc.get("predictions", doc.get("events", [])))
-                console.print(f"  {path}: HTTP {r.status_code}, {len(r.content):,} bytes, "
-                              f"{n_rows} rows")
+                console.print(
+                    f"  {path}: HTTP {r.status_code}, {len(r.content):,} bytes, {n_rows} rows"
+                )
         routes_file = tmp / "routes.json"
         routes_file.write_text(json.dumps(routes))
 
         bare_ports: dict[str, int] = {}
         for kind in bares:
             bport = free_port()
-            bserver = stack.enter_context(Server(
-                [sys.executable, __file__, "--bare-server", str(bport), kind, str(routes_file)],
-                tmp / f"bare-{kind}.log"))
+            bserver = stack.enter_context(
+                Server(
+                    [sys.executable, __file__, "--bare-server", str(bport), kind, str(routes_file)],
+                    tmp / f"bare-{kind}.log",
+                )
+            )
             wait_http(f"http://127.0.0.1:{bport}{next(iter(urls.values()))}", 30, server=bserver)
             bare_ports[kind] = bport
 
         # (a) open loop ------------------------------------------------------------
         rows = []
-        targets: list[tuple[str, str, str]] = [(name, "trafficcast", base + path)
-                                              for name, path in urls.items()]
+        targets: list[tuple[str, str, str]] = [
+            (name, "trafficcast", base + path) for name, path in urls.items()
+        ]
         if bare_open:
-            targets += [(name, f"bare ({bares[0]})",
-                         f"http://127.0.0.1:{bare_ports[bares[0]]}{path}")
-                        for name, path in urls.items()]
+            targets += [
+                (name, f"bare ({bares[0]})", f"http://127.0.0.1:{bare_ports[bares[0]]}{path}")
+                for name, path in urls.items()
+            ]
         open_results: dict[tuple[str, str], dict[str, Any]] = {}
         for name, who, url in targets:
             res = run_open_loop(url, args.rate, duration, args.pool, client_kind)
             open_results[(name, who)] = res
             judged = who == "trafficcast"
-            rows.append([name, who, fmt_int(res["send_rate"]), fmt_int(res["done_rate"]),
-                         fmt_ms(res["p50"]), fmt_ms(res["p90"]), fmt_ms(res["p99"]),
-                         fmt_ms(res["max"]), fmt_int(res["errors"]),
-                         verdict(res["p99"] < TARGET_P99_MS and res["errors"] == 0)
-                         if judged else "(reference)"])
+            rows.append(
+                [
+                    name,
+                    who,
+                    fmt_int(res["send_rate"]),
+                    fmt_int(res["done_rate"]),
+                    fmt_ms(res["p50"]),
+                    fmt_ms(res["p90"]),
+                    fmt_ms(res["p99"]),
+                    fmt_ms(res["max"]),
+                    fmt_int(res["errors"]),
+                    verdict(res["p99"] < TARGET_P99_MS and res["errors"] == 0)
+                    if judged
+                    else "(reference)",
+                ]
+            )
             time.sleep(1.0)
-        console.print(table(
-            f"(a) open loop at {args.rate:,.0f} req/s for {duration:g} s per URL "
-            f"(latency from scheduled send; {client_kind} pool {args.pool}); target p99 < "
-            f"{TARGET_P99_MS:g} ms",
-            ["URL", "server", "sent/s", "done/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
-             "errors", "result"], rows))
+        console.print(
+            table(
+                f"(a) open loop at {args.rate:,.0f} req/s for {duration:g} s per URL "
+                f"(latency from scheduled send; {client_kind} pool {args.pool}); target p99 < "
+                f"{TARGET_P99_MS:g} ms",
+                [
+                    "URL",
+                    "server",
+                    "sent/s",
+                    "done/s",
+                    "p50 ms",
+                    "p90 ms",
+                    "p99 ms",
+                    "max ms",
+                    "errors",
+                    "result",
+                ],
+                rows,
+            )
+        )
         for (name, who), res in open_results.items():
             if res["errors"] or res["max_send_lag_ms"] > 50:
-                console.print(f"  {name} [{who}]: status codes {res['codes']}, client send lag "
-                              f"max {res['max_send_lag_ms']:.1f} ms")
+                console.print(
+                    f"  {name} [{who}]: status codes {res['codes']}, client send lag "
+                    f"max {res['max_send_lag_ms']:.1f} ms"
+                )
 
         # (b) saturated ------------------------------------------------------------
         if have_wrk:
@@ -357,38 +460,71 @@ def main() -> int:
                 # Alternate trafficcast and the peers; keep the median-throughput run of each.
                 runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
                 for _ in range(args.wrk_repeats):
-                    runs["trafficcast"].append(run_wrk(base + path, args.wrk_threads,
-                                                       args.wrk_connections, wrk_s))
+                    runs["trafficcast"].append(
+                        run_wrk(base + path, args.wrk_threads, args.wrk_connections, wrk_s)
+                    )
                     time.sleep(1.0)
                     for kind, bport in bare_ports.items():
-                        runs[kind].append(run_wrk(f"http://127.0.0.1:{bport}{path}",
-                                                  args.wrk_threads, args.wrk_connections, wrk_s))
+                        runs[kind].append(
+                            run_wrk(
+                                f"http://127.0.0.1:{bport}{path}",
+                                args.wrk_threads,
+                                args.wrk_connections,
+                                wrk_s,
+                            )
+                        )
                         time.sleep(1.0)
                 med = {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in runs.items()}
                 tc = med.pop("trafficcast")
                 peers = med
                 if args.wrk_repeats > 1:
-                    console.print(f"  {name}: req/s per run " + "; ".join(
-                        f"{k} " + ", ".join(fmt_int(r["rps"]) for r in v)
-                        for k, v in runs.items()))
+                    console.print(
+                        f"  {name}: req/s per run "
+                        + "; ".join(
+                            f"{k} " + ", ".join(fmt_int(r["rps"]) for r in v)
+                            for k, v in runs.items()
+                        )
+                    )
                 errs = tc["non2xx"] + tc["sock_errors"]
-                rows.append([name, "trafficcast", fmt_int(tc["rps"]), fmt_ms(tc["p50"]),
-                             fmt_ms(tc["p99"]), fmt_int(errs), "", ""])
+                rows.append(
+                    [
+                        name,
+                        "trafficcast",
+                        fmt_int(tc["rps"]),
+                        fmt_ms(tc["p50"]),
+                        fmt_ms(tc["p99"]),
+                        fmt_int(errs),
+                        "",
+                        "",
+                    ]
+                )
                 for i, (kind, peer) in enumerate(peers.items()):
                     ratio = tc["rps"] / peer["rps"] if peer["rps"] else float("nan")
                     judged = i == 0
-                    rows.append([
-                        "", f"bare ({kind})", fmt_int(peer["rps"]), fmt_ms(peer["p50"]),
-                        fmt_ms(peer["p99"]), fmt_int(peer["non2xx"] + peer["sock_errors"]),
-                        f"{100 * ratio:.1f} %",
-                        verdict(ratio >= TARGET_RATIO and errs == 0) if judged
-                        else "(reference)"])
-            console.print(table(
-                f"(b) saturated: wrk -t{args.wrk_threads} -c{args.wrk_connections} -d{wrk_s}s "
-                f"(median of {args.wrk_repeats}); "
-                f"ratio = trafficcast / bare; target >= {100 * TARGET_RATIO:.0f} % of the bare "
-                f"{bares[0]} route", ["URL", "server", "req/s", "p50 ms", "p99 ms", "errors",
-                                      "ratio", "result"], rows))
+                    rows.append(
+                        [
+                            "",
+                            f"bare ({kind})",
+                            fmt_int(peer["rps"]),
+                            fmt_ms(peer["p50"]),
+                            fmt_ms(peer["p99"]),
+                            fmt_int(peer["non2xx"] + peer["sock_errors"]),
+                            f"{100 * ratio:.1f} %",
+                            verdict(ratio >= TARGET_RATIO and errs == 0)
+                            if judged
+                            else "(reference)",
+                        ]
+                    )
+            console.print(
+                table(
+                    f"(b) saturated: wrk -t{args.wrk_threads} -c{args.wrk_connections} -d{wrk_s}s "
+                    f"(median of {args.wrk_repeats}); "
+                    f"ratio = trafficcast / bare; target >= {100 * TARGET_RATIO:.0f} % of the bare "
+                    f"{bares[0]} route",
+                    ["URL", "server", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "result"],
+                    rows,
+                )
+            )
         if not server.alive():
             console.print(f"[red]demo server died; log tail:[/]\n{server.log_tail()}")
     return 0

@@ -71,9 +71,16 @@ def build_bodies(
                 "quality_score": q,
             }
             for s, t, sp, v, o, la, lo, src, q in zip(
-                cols["segment_id"], cols["timestamp"], cols["speed"], cols["volume"],
-                cols["occupancy"], cols["latitude"], cols["longitude"], cols["source"],
-                cols["quality_score"], strict=True,
+                cols["segment_id"],
+                cols["timestamp"],
+                cols["speed"],
+                cols["volume"],
+                cols["occupancy"],
+                cols["latitude"],
+                cols["longitude"],
+                cols["source"],
+                cols["quality_score"],
+                strict=True,
             )
         ]
         bodies.append(orjson.dumps({"events": rows}))
@@ -110,8 +117,9 @@ def run_fast(bodies: list[bytes], profile: bool, ndjson: bool = False) -> dict[s
             try:
                 from pyinstrument import Profiler
             except ImportError:
-                console.print("[yellow]--profile needs pyinstrument: "
-                              ".venv/bin/pip install pyinstrument[/]")
+                console.print(
+                    "[yellow]--profile needs pyinstrument: .venv/bin/pip install pyinstrument[/]"
+                )
             else:
                 profiler = Profiler(interval=0.001)
                 profiler.start()
@@ -137,10 +145,17 @@ def run_fast(bodies: list[bytes], profile: bool, ndjson: bool = False) -> dict[s
         stats = runtime.processor.stats
         stored = runtime.store.count_events()
         result = {
-            "wall_s": wall, "decode_s": decode_s, "ingest_s": ingest_s,
-            "accepted": accepted, "rejected": rejected, "stored": stored,
-            "windows": stats.windows_emitted, "predictions": stats.predictions,
-            "duplicates": stats.duplicates, "late": stats.late, "cycles": stats.batches,
+            "wall_s": wall,
+            "decode_s": decode_s,
+            "ingest_s": ingest_s,
+            "accepted": accepted,
+            "rejected": rejected,
+            "stored": stored,
+            "windows": stats.windows_emitted,
+            "predictions": stats.predictions,
+            "duplicates": stats.duplicates,
+            "late": stats.late,
+            "cycles": stats.batches,
             "store_calls": store_calls,
         }
         runtime.stop()
@@ -151,8 +166,13 @@ def _time_store_methods(store: Any) -> dict[str, list[float]]:
     """Wrap the store's methods on this instance to total their time (no src change)."""
     calls: dict[str, list[float]] = {}
     # Every public method (the set changes as the store evolves), except the two below.
-    names = [n for n in dir(type(store)) if not n.startswith("_")
-             and n not in ("transaction", "close") and callable(getattr(store, n))]
+    names = [
+        n
+        for n in dir(type(store))
+        if not n.startswith("_")
+        and n not in ("transaction", "close")
+        and callable(getattr(store, n))
+    ]
     for name in names:
         inner = getattr(store, name)
         box = calls.setdefault(name, [0, 0.0, 0])  # calls, seconds, rows
@@ -250,8 +270,7 @@ def naive_validate(ev: dict[str, Any], now_ms: int) -> tuple[Any, ...]:
     if not isinstance(source, str) or len(source) > 64:
         raise ValueError("source")
     event_id = ev.get("event_id") or f"{source}/{seg}/{ts_ms}"
-    return (event_id, seg, ts, ts_ms, speed, volume, occ, lat, lon, source,
-            1.0 if q is None else q)
+    return (event_id, seg, ts, ts_ms, speed, volume, occ, lat, lon, source, 1.0 if q is None else q)
 
 
 def run_naive(bodies: list[bytes]) -> dict[str, Any]:
@@ -273,8 +292,9 @@ def run_naive(bodies: list[bytes]) -> dict[str, Any]:
             latest: dict[str, tuple[Any, ...]] = {}
             for ev in doc["events"]:
                 try:
-                    (eid, seg, ts, ts_ms, speed, volume, occ, lat, lon, source,
-                     q) = naive_validate(ev, now_ms)
+                    (eid, seg, ts, ts_ms, speed, volume, occ, lat, lon, source, q) = naive_validate(
+                        ev, now_ms
+                    )
                 except (ValueError, TypeError, AttributeError):
                     rejected += 1
                     continue
@@ -291,8 +311,14 @@ def run_naive(bodies: list[bytes]) -> dict[str, Any]:
                     acc = open_windows.get((seg, start))
                     if acc is None:
                         acc = open_windows[(seg, start)] = {
-                            "count": 0, "speed": 0.0, "inv": 0.0, "inv_n": 0,
-                            "volume": 0.0, "volume_n": 0, "occ": 0.0, "occ_n": 0,
+                            "count": 0,
+                            "speed": 0.0,
+                            "inv": 0.0,
+                            "inv_n": 0,
+                            "volume": 0.0,
+                            "volume_n": 0,
+                            "occ": 0.0,
+                            "occ_n": 0,
                             "quality": 0.0,
                         }
                     acc["count"] += 1
@@ -325,15 +351,20 @@ def run_naive(bodies: list[bytes]) -> dict[str, Any]:
                 for (seg, start), acc in list(open_windows.items()):
                     if start + wms <= max_ts:
                         n = acc["count"]
-                        closed.append((
-                            seg, minutes, datetime.fromtimestamp(start / 1000).astimezone(),
-                            datetime.fromtimestamp((start + wms) / 1000).astimezone(),
-                            acc["speed"] / n,
-                            acc["inv_n"] / acc["inv"] if acc["inv"] else None,
-                            acc["volume"] if acc["volume_n"] else None,
-                            acc["occ"] / acc["occ_n"] if acc["occ_n"] else None,
-                            n, acc["quality"] / n,
-                        ))
+                        closed.append(
+                            (
+                                seg,
+                                minutes,
+                                datetime.fromtimestamp(start / 1000).astimezone(),
+                                datetime.fromtimestamp((start + wms) / 1000).astimezone(),
+                                acc["speed"] / n,
+                                acc["inv_n"] / acc["inv"] if acc["inv"] else None,
+                                acc["volume"] if acc["volume_n"] else None,
+                                acc["occ"] / acc["occ_n"] if acc["occ_n"] else None,
+                                n,
+                                acc["quality"] / n,
+                            )
+                        )
                         del open_windows[(seg, start)]
                 td = time.perf_counter()
                 if closed:
@@ -352,8 +383,13 @@ def run_naive(bodies: list[bytes]) -> dict[str, Any]:
             db_s += time.perf_counter() - td
         wall = time.perf_counter() - t0
         con.close()
-    return {"wall_s": wall, "db_s": db_s, "events": events, "rejected": rejected,
-            "windows": n_windows}
+    return {
+        "wall_s": wall,
+        "db_s": db_s,
+        "events": events,
+        "rejected": rejected,
+        "windows": n_windows,
+    }
 
 
 # --------------------------------------------------------------------------- main
@@ -361,23 +397,42 @@ def run_naive(bodies: list[bytes]) -> dict[str, Any]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--events", type=int, default=None,
-                   help="events through the fast path (default 2 000 000; quick 500 000)")
+    p.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="events through the fast path (default 2 000 000; quick 500 000)",
+    )
     p.add_argument("--batch-size", type=int, default=10_000, help="events per JSON body")
     p.add_argument("--segments", type=int, default=300, help="simulated segments")
-    p.add_argument("--format", choices=["json", "ndjson"], default="json",
-                   help="body format of the fast path: {\"events\": [...]} or one event per line")
-    p.add_argument("--interval", type=int, default=30,
-                   help="seconds between readings of one sensor (30: loop detectors; "
-                        "fewer: probe or camera feeds, fewer windows per event)")
-    p.add_argument("--naive-events", type=int, default=None,
-                   help="events through the plain per-event pipeline, the peer "
-                        "(default 20 000; quick 4 000: its row-by-row writes are slow)")
+    p.add_argument(
+        "--format",
+        choices=["json", "ndjson"],
+        default="json",
+        help='body format of the fast path: {"events": [...]} or one event per line',
+    )
+    p.add_argument(
+        "--interval",
+        type=int,
+        default=30,
+        help="seconds between readings of one sensor (30: loop detectors; "
+        "fewer: probe or camera feeds, fewer windows per event)",
+    )
+    p.add_argument(
+        "--naive-events",
+        type=int,
+        default=None,
+        help="events through the plain per-event pipeline, the peer "
+        "(default 20 000; quick 4 000: its row-by-row writes are slow)",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--quick", action="store_true", help="500 k events; finishes in < 60 s")
-    p.add_argument("--profile", action="store_true",
-                   help="profile the fast path with pyinstrument "
-                        "(writes bench/results/profile_ingest_embedded.txt)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the fast path with pyinstrument "
+        "(writes bench/results/profile_ingest_embedded.txt)",
+    )
     args = p.parse_args()
     n_events = args.events or (500_000 if args.quick else 2_000_000)
     if args.naive_events is None:
@@ -388,10 +443,12 @@ def main() -> int:
     n_body = max(n_events, args.naive_events)
     bodies = build_bodies(n_body, args.batch_size, args.segments, args.seed, args.interval)
     mb = sum(len(b) for b in bodies) / 1e6
-    console.print(f"built {len(bodies)} bodies of {args.batch_size:,} events "
-                  f"({args.segments} segments reporting every {args.interval} s, "
-                  f"{mb:,.0f} MB JSON) in "
-                  f"{time.perf_counter() - t0:.1f} s")
+    console.print(
+        f"built {len(bodies)} bodies of {args.batch_size:,} events "
+        f"({args.segments} segments reporting every {args.interval} s, "
+        f"{mb:,.0f} MB JSON) in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     fast_bodies = bodies[: math.ceil(n_events / args.batch_size)]
     naive_bodies = bodies[: math.ceil(args.naive_events / args.batch_size)]
     gc.collect()
@@ -405,16 +462,33 @@ def main() -> int:
     n = fast["accepted"]
     eps = n / fast["wall_s"]
     stage_rows = [
-        ["decode + validate (decode_batch), ingest thread busy", f"{fast['decode_s']:.2f}",
-         fmt_int(n / fast["decode_s"]), f"{100 * fast['decode_s'] / fast['wall_s']:.0f} %"],
-        ["all bodies handed to the bus", f"{fast['ingest_s']:.2f}",
-         fmt_int(n / fast["ingest_s"]), f"{100 * fast['ingest_s'] / fast['wall_s']:.0f} %"],
-        ["[bold]until every event is windowed and written[/]", f"{fast['wall_s']:.2f}",
-         f"[bold]{fmt_int(eps)}[/]", "100 %"],
+        [
+            "decode + validate (decode_batch), ingest thread busy",
+            f"{fast['decode_s']:.2f}",
+            fmt_int(n / fast["decode_s"]),
+            f"{100 * fast['decode_s'] / fast['wall_s']:.0f} %",
+        ],
+        [
+            "all bodies handed to the bus",
+            f"{fast['ingest_s']:.2f}",
+            fmt_int(n / fast["ingest_s"]),
+            f"{100 * fast['ingest_s'] / fast['wall_s']:.0f} %",
+        ],
+        [
+            "[bold]until every event is windowed and written[/]",
+            f"{fast['wall_s']:.2f}",
+            f"[bold]{fmt_int(eps)}[/]",
+            "100 %",
+        ],
     ]
-    console.print(table(f"Fast path: {n:,} events in {len(fast_bodies)} JSON bodies, "
-                        f"{fast['cycles']} processor cycles",
-                        ["stage", "seconds", "events/s", "share of wall"], stage_rows))
+    console.print(
+        table(
+            f"Fast path: {n:,} events in {len(fast_bodies)} JSON bodies, "
+            f"{fast['cycles']} processor cycles",
+            ["stage", "seconds", "events/s", "share of wall"],
+            stage_rows,
+        )
+    )
     console.print(
         f"stored {fast['stored']:,} events, rejected {fast['rejected']:,}, duplicates "
         f"{fast['duplicates']:,}, late {fast['late']:,}; {fast['windows']:,} windows, "
@@ -425,25 +499,55 @@ def main() -> int:
         for name, (c, sec, rows) in sorted(fast["store_calls"].items(), key=lambda kv: -kv[1][1])
         if c
     ]
-    console.print(table("Fast path: time inside store calls (DuckDB, on the writer thread, "
-                        "overlapping the rest)",
-                        ["store method", "calls", "seconds", "share of wall", "rows"], store_rows))
+    console.print(
+        table(
+            "Fast path: time inside store calls (DuckDB, on the writer thread, "
+            "overlapping the rest)",
+            ["store method", "calls", "seconds", "share of wall", "rows"],
+            store_rows,
+        )
+    )
     naive_eps = naive["events"] / naive["wall_s"]
     compare = [
-        ["trafficcast (REST decode -> bus -> processor -> store)", fmt_int(n),
-         f"{fast['wall_s']:.2f}", fmt_int(eps)],
-        ["plain per-event Python (json + datetime + dicts + executemany)",
-         fmt_int(naive["events"]), f"{naive['wall_s']:.2f}", fmt_int(naive_eps)],
-        ["  plain, without its DuckDB executemany time", fmt_int(naive["events"]),
-         f"{naive['wall_s'] - naive['db_s']:.2f}",
-         fmt_int(naive["events"] / (naive["wall_s"] - naive["db_s"]))],
+        [
+            "trafficcast (REST decode -> bus -> processor -> store)",
+            fmt_int(n),
+            f"{fast['wall_s']:.2f}",
+            fmt_int(eps),
+        ],
+        [
+            "plain per-event Python (json + datetime + dicts + executemany)",
+            fmt_int(naive["events"]),
+            f"{naive['wall_s']:.2f}",
+            fmt_int(naive_eps),
+        ],
+        [
+            "  plain, without its DuckDB executemany time",
+            fmt_int(naive["events"]),
+            f"{naive['wall_s'] - naive['db_s']:.2f}",
+            fmt_int(naive["events"] / (naive["wall_s"] - naive["db_s"])),
+        ],
         ["[bold]ratio trafficcast / plain[/]", "", "", f"[bold]{eps / naive_eps:,.1f}x[/]"],
     ]
-    console.print(table("Same run, beside the usual way", ["pipeline", "events", "seconds",
-                                                           "events/s"], compare))
-    console.print(table("Target (PRODUCT.md §10)", ["what", "target", "measured", "result"], [[
-        "ingest, embedded, batch path", f">= {TARGET_EPS:,} events/s", f"{fmt_int(eps)} events/s",
-        verdict(eps >= TARGET_EPS)]]))
+    console.print(
+        table(
+            "Same run, beside the usual way", ["pipeline", "events", "seconds", "events/s"], compare
+        )
+    )
+    console.print(
+        table(
+            "Target (PRODUCT.md §10)",
+            ["what", "target", "measured", "result"],
+            [
+                [
+                    "ingest, embedded, batch path",
+                    f">= {TARGET_EPS:,} events/s",
+                    f"{fmt_int(eps)} events/s",
+                    verdict(eps >= TARGET_EPS),
+                ]
+            ],
+        )
+    )
     return 0
 
 

@@ -93,8 +93,9 @@ async def ws_client(url: str, out: Path, stop_file: Path, frame_format: str) -> 
 # ------------------------------------------------------------------ load
 
 
-def build_templates(segments: int, n_templates: int, seed: int) -> tuple[list[bytes], list[
-        dict[str, float]]]:
+def build_templates(
+    segments: int, n_templates: int, seed: int
+) -> tuple[list[bytes], list[dict[str, float]]]:
     """One batch body per simulator slot, with a placeholder timestamp shared by the batch."""
     from trafficcast.sources.simulator import Simulator, SimulatorConfig
 
@@ -104,20 +105,30 @@ def build_templates(segments: int, n_templates: int, seed: int) -> tuple[list[by
     ev = sim.events(start, start + n_templates * interval)
     ts = ev.column("timestamp").cast("int64").to_numpy()
     seg = ev.column("segment_id").to_pylist()
-    cols = {c: ev.column(c).to_numpy(zero_copy_only=False) for c in (
-        "speed", "volume", "occupancy", "latitude", "longitude", "quality_score")}
+    cols = {
+        c: ev.column(c).to_numpy(zero_copy_only=False)
+        for c in ("speed", "volume", "occupancy", "latitude", "longitude", "quality_score")
+    }
     bodies: list[bytes] = []
     speeds: list[dict[str, float]] = []
     for t in np.unique(ts):
         rows = np.flatnonzero(ts == t)
-        events = [{
-            "segment_id": seg[i], "timestamp": "__TS__",
-            "speed": float(cols["speed"][i]), "volume": float(cols["volume"][i]),
-            "occupancy": float(cols["occupancy"][i]),
-            "coordinates": {"latitude": float(cols["latitude"][i]),
-                            "longitude": float(cols["longitude"][i])},
-            "source": "bench", "quality_score": float(cols["quality_score"][i]),
-        } for i in rows]
+        events = [
+            {
+                "segment_id": seg[i],
+                "timestamp": "__TS__",
+                "speed": float(cols["speed"][i]),
+                "volume": float(cols["volume"][i]),
+                "occupancy": float(cols["occupancy"][i]),
+                "coordinates": {
+                    "latitude": float(cols["latitude"][i]),
+                    "longitude": float(cols["longitude"][i]),
+                },
+                "source": "bench",
+                "quality_score": float(cols["quality_score"][i]),
+            }
+            for i in rows
+        ]
         bodies.append(orjson.dumps({"events": events}))
         # The server rounds speed to 3 digits with numpy before sending.
         rounded = np.round(cols["speed"][rows], 3).tolist()
@@ -126,24 +137,26 @@ def build_templates(segments: int, n_templates: int, seed: int) -> tuple[list[by
 
 
 def iso_ms(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def load(url: str, bodies: list[bytes], batches_per_s: float, warmup: float,
-               duration: float) -> dict[str, Any]:
+async def load(
+    url: str, bodies: list[bytes], batches_per_s: float, warmup: float, duration: float
+) -> dict[str, Any]:
     """Post batches on a fixed clock (open loop); returns one record per batch."""
     import aiohttp
 
     sent: list[dict[str, Any]] = []
     clock = time.perf_counter
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16),
-                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=16), timeout=aiohttp.ClientTimeout(total=30)
+    ) as session:
 
         async def post(rec: dict[str, Any], body: bytes) -> None:
             try:
-                async with session.post(url, data=body, headers={
-                        "Content-Type": "application/json"}) as r:
+                async with session.post(
+                    url, data=body, headers={"Content-Type": "application/json"}
+                ) as r:
                     payload = await r.read()
                     rec["status"] = r.status
                     if r.status == 201:
@@ -165,9 +178,16 @@ async def load(url: str, bodies: list[bytes], batches_per_s: float, warmup: floa
             now = time.time()
             stamp = iso_ms(now)
             body = bodies[slot].replace(b'"__TS__"', b'"' + stamp.encode() + b'"')
-            rec = {"k": k, "slot": slot, "sent": now, "second": stamp[:19] + "Z",
-                   "warmup": k < warmup * batches_per_s, "status": 0, "accepted": 0,
-                   "lag": max(0.0, clock() - scheduled)}
+            rec = {
+                "k": k,
+                "slot": slot,
+                "sent": now,
+                "second": stamp[:19] + "Z",
+                "warmup": k < warmup * batches_per_s,
+                "status": 0,
+                "accepted": 0,
+                "lag": max(0.0, clock() - scheduled),
+            }
             sent.append(rec)
             tasks.append(asyncio.create_task(post(rec, body)))
         await asyncio.gather(*tasks)
@@ -179,25 +199,51 @@ async def load(url: str, bodies: list[bytes], batches_per_s: float, warmup: floa
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--duration", type=float, default=None,
-                   help="measured seconds of load (default 30; quick 10)")
-    p.add_argument("--warmup", type=float, default=2.0,
-                   help="seconds of load before measuring (segments get registered)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="measured seconds of load (default 30; quick 10)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of load before measuring (segments get registered)",
+    )
     p.add_argument("--rate", type=int, default=50_000, help="events/s posted")
-    p.add_argument("--batch-size", type=int, default=5_000,
-                   help="events per POST = simulated segments (one reading each)")
-    p.add_argument("--templates", type=int, default=20,
-                   help="distinct simulator slots cycled through (> batches per second)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=5_000,
+        help="events per POST = simulated segments (one reading each)",
+    )
+    p.add_argument(
+        "--templates",
+        type=int,
+        default=20,
+        help="distinct simulator slots cycled through (> batches per second)",
+    )
     p.add_argument("--drain", type=float, default=3.0, help="seconds to listen after the load")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--quick", action="store_true", help="10 s of load; finishes in < 60 s")
-    p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra environment for the server, e.g. TRAFFICCAST_WS_QUEUE_SIZE=10000")
-    p.add_argument("--format", choices=["batch", "single"], default="batch",
-                   help="WebSocket frames: batch (JSON arrays, what the dashboard asks for) "
-                        "or single (one message per frame)")
-    p.add_argument("--ws-client", nargs=4, metavar=("URL", "OUT", "STOP", "FORMAT"),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the server, e.g. TRAFFICCAST_WS_QUEUE_SIZE=10000",
+    )
+    p.add_argument(
+        "--format",
+        choices=["batch", "single"],
+        default="batch",
+        help="WebSocket frames: batch (JSON arrays, what the dashboard asks for) "
+        "or single (one message per frame)",
+    )
+    p.add_argument(
+        "--ws-client", nargs=4, metavar=("URL", "OUT", "STOP", "FORMAT"), help=argparse.SUPPRESS
+    )
     args = p.parse_args()
     if args.ws_client:
         url, out, stop, frame_format = args.ws_client
@@ -217,25 +263,41 @@ def main() -> int:
     t0 = time.perf_counter()
     bodies, speeds = build_templates(args.batch_size, args.templates, args.seed)
     per_batch = [len(s) for s in speeds]
-    console.print(f"built {len(bodies)} batch templates of ~{int(np.mean(per_batch)):,} events "
-                  f"({args.batch_size:,} simulated segments, {len(bodies[0]) / 1e6:.1f} MB each) "
-                  f"in {time.perf_counter() - t0:.1f} s; posting {batches_per_s:g} batches/s")
+    console.print(
+        f"built {len(bodies)} batch templates of ~{int(np.mean(per_batch)):,} events "
+        f"({args.batch_size:,} simulated segments, {len(bodies[0]) / 1e6:.1f} MB each) "
+        f"in {time.perf_counter() - t0:.1f} s; posting {batches_per_s:g} batches/s"
+    )
 
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tc-bench-ws-")))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = dict(kv.split("=", 1) for kv in args.server_env)
-        server = stack.enter_context(Server(
-            [trafficcast_bin(), "serve", "--port", str(port), "--data-dir", str(tmp / "data")],
-            tmp / "server.log", env=env))
+        server = stack.enter_context(
+            Server(
+                [trafficcast_bin(), "serve", "--port", str(port), "--data-dir", str(tmp / "data")],
+                tmp / "server.log",
+                env=env,
+            )
+        )
         wait_http(f"{base}/health", 60, server=server)
 
         out, stop = tmp / "ws.pickle", tmp / "stop"
         client = subprocess.Popen(
-            [sys.executable, __file__, "--ws-client", f"ws://127.0.0.1:{port}/ws/traffic",
-             str(out), str(stop), args.format],
-            stdout=subprocess.PIPE, text=True, start_new_session=True)
+            [
+                sys.executable,
+                __file__,
+                "--ws-client",
+                f"ws://127.0.0.1:{port}/ws/traffic",
+                str(out),
+                str(stop),
+                args.format,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         stack.callback(lambda: client.poll() is None and client.kill())
         assert client.stdout is not None
         if client.stdout.readline().strip() != "ready":
@@ -243,8 +305,9 @@ def main() -> int:
             return 0
 
         t_load = time.time()
-        result = _run(load(f"{base}/api/traffic/events/batch", bodies, batches_per_s,
-                           args.warmup, duration))
+        result = _run(
+            load(f"{base}/api/traffic/events/batch", bodies, batches_per_s, args.warmup, duration)
+        )
         t_end = time.time()
         time.sleep(args.drain)
         stop.touch()
@@ -253,6 +316,7 @@ def main() -> int:
         health = {}
         with contextlib.suppress(Exception):
             import httpx
+
             health = httpx.get(f"{base}/health", timeout=5).json().get("checks", {})
         server_alive = server.alive()
         log_tail = server.log_tail(15)
@@ -278,8 +342,9 @@ def main() -> int:
             continue
         recv_times.append(recv)
         seg, d = msg["segment_id"], msg["data"]
-        matches = [b for b in by_second.get(d["timestamp"], [])
-                   if speeds[b["slot"]].get(seg) == d["speed"]]
+        matches = [
+            b for b in by_second.get(d["timestamp"], []) if speeds[b["slot"]].get(seg) == d["speed"]
+        ]
         if not matches:
             unmatched += 1
             continue
@@ -307,32 +372,56 @@ def main() -> int:
 
     pct = percentiles_ms(lat_measured)
     pp = percentiles_ms(post_ms)
-    console.print(table(
-        f"Load: {duration:g} s measured after {args.warmup:g} s warm-up, open loop",
-        ["what", "value"], [
-            ["target rate", f"{args.rate:,} events/s ({batches_per_s:g} POSTs/s)"],
-            ["posted", f"{fmt_int(sum(per_batch[b['slot']] for b in measured) / span)} "
-                       "events/s"],
-            ["accepted (201)", f"{fmt_int(accepted / span)} events/s "
-                               f"({len(ok)}/{len(measured)} POSTs)"],
-            ["POST status codes", dict(codes)],
-            ["POST round trip p50 / p99 / max ms",
-             f"{fmt_ms(pp['p50'])} / {fmt_ms(pp['p99'])} / {fmt_ms(pp['max'])}"],
-            ["load generator max lag behind schedule", f"{lag_max:.1f} ms"],
-            ["WebSocket messages by type", dict(kinds)],
-            ["traffic_event messages/s received (measured window)", fmt_int(msg_rate)],
-            ["matched / unmatched / ambiguous / warm-up",
-             f"{len(lat_measured):,} / {unmatched:,} / {ambiguous:,} / {warm_msgs:,}"],
-            ["WebSocket closed by server", data["closed"] or "no"],
-        ]))
-    console.print(table(
-        f"Event to dashboard latency (POST sent -> traffic_event received); target p99 < "
-        f"{TARGET_P99_MS:,.0f} ms",
-        ["messages", "p50 ms", "p90 ms", "p99 ms", "max ms", "msgs/s", "result"], [[
-            fmt_int(len(lat_measured)), fmt_ms(pct["p50"]), fmt_ms(pct["p90"]),
-            fmt_ms(pct["p99"]), fmt_ms(pct["max"]), fmt_int(msg_rate),
-            verdict(bool(lat_measured) and pct["p99"] < TARGET_P99_MS and not data["closed"]),
-        ]]))
+    console.print(
+        table(
+            f"Load: {duration:g} s measured after {args.warmup:g} s warm-up, open loop",
+            ["what", "value"],
+            [
+                ["target rate", f"{args.rate:,} events/s ({batches_per_s:g} POSTs/s)"],
+                [
+                    "posted",
+                    f"{fmt_int(sum(per_batch[b['slot']] for b in measured) / span)} events/s",
+                ],
+                [
+                    "accepted (201)",
+                    f"{fmt_int(accepted / span)} events/s ({len(ok)}/{len(measured)} POSTs)",
+                ],
+                ["POST status codes", dict(codes)],
+                [
+                    "POST round trip p50 / p99 / max ms",
+                    f"{fmt_ms(pp['p50'])} / {fmt_ms(pp['p99'])} / {fmt_ms(pp['max'])}",
+                ],
+                ["load generator max lag behind schedule", f"{lag_max:.1f} ms"],
+                ["WebSocket messages by type", dict(kinds)],
+                ["traffic_event messages/s received (measured window)", fmt_int(msg_rate)],
+                [
+                    "matched / unmatched / ambiguous / warm-up",
+                    f"{len(lat_measured):,} / {unmatched:,} / {ambiguous:,} / {warm_msgs:,}",
+                ],
+                ["WebSocket closed by server", data["closed"] or "no"],
+            ],
+        )
+    )
+    console.print(
+        table(
+            f"Event to dashboard latency (POST sent -> traffic_event received); target p99 < "
+            f"{TARGET_P99_MS:,.0f} ms",
+            ["messages", "p50 ms", "p90 ms", "p99 ms", "max ms", "msgs/s", "result"],
+            [
+                [
+                    fmt_int(len(lat_measured)),
+                    fmt_ms(pct["p50"]),
+                    fmt_ms(pct["p90"]),
+                    fmt_ms(pct["p99"]),
+                    fmt_ms(pct["max"]),
+                    fmt_int(msg_rate),
+                    verdict(
+                        bool(lat_measured) and pct["p99"] < TARGET_P99_MS and not data["closed"]
+                    ),
+                ]
+            ],
+        )
+    )
     if lat_measured:
         step = max(1.0, duration / 10)
         at = np.asarray(lat_sent_at) - m_start
@@ -342,15 +431,29 @@ def main() -> int:
             sel = lat[(at >= lo) & (at < lo + step)]
             if sel.size:
                 q = percentiles_ms(sel)
-                rows.append([f"{lo:4.0f}-{lo + step:.0f} s", fmt_int(sel.size), fmt_ms(q["p50"]),
-                             fmt_ms(q["p99"]), fmt_ms(q["max"])])
-        console.print(table("Latency over the run (by POST send time)",
-                            ["window", "messages", "p50 ms", "p99 ms", "max ms"], rows))
+                rows.append(
+                    [
+                        f"{lo:4.0f}-{lo + step:.0f} s",
+                        fmt_int(sel.size),
+                        fmt_ms(q["p50"]),
+                        fmt_ms(q["p99"]),
+                        fmt_ms(q["max"]),
+                    ]
+                )
+        console.print(
+            table(
+                "Latency over the run (by POST send time)",
+                ["window", "messages", "p50 ms", "p99 ms", "max ms"],
+                rows,
+            )
+        )
     sp = health.get("stream_processor", {})
     if sp:
-        console.print(f"server after the run: stream processor {sp.get('status')}, lag "
-                      f"{sp.get('lag_events')} events, errors {sp.get('errors')}; bus depth "
-                      f"{health.get('bus', {}).get('depth_events')}")
+        console.print(
+            f"server after the run: stream processor {sp.get('status')}, lag "
+            f"{sp.get('lag_events')} events, errors {sp.get('errors')}; bus depth "
+            f"{health.get('bus', {}).get('depth_events')}"
+        )
     if not server_alive:
         console.print(f"[red]server died; log tail:[/]\n{log_tail}")
     return 0

@@ -19,6 +19,12 @@ export default defineConfig(({ mode }) => {
       // so only warn when something far bigger sneaks in.
       chunkSizeWarningLimit: 1400,
       rollupOptions: {
+        onwarn(warning, warn) {
+          // react-router marks its modules "use client" for React Server Components;
+          // a client-only bundle has nothing to do with it.
+          if (warning.code === 'MODULE_LEVEL_DIRECTIVE' && warning.message.includes('"use client"')) return;
+          warn(warning);
+        },
         output: {
           // Keep the rarely changing map library in its own long-cacheable chunk.
           manualChunks: { maplibre: ['maplibre-gl'] },

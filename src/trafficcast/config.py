@@ -6,8 +6,10 @@ An optional settings file (TOML or .env) can be named with TRAFFICCAST_CONFIG.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
@@ -95,6 +97,16 @@ class Settings(BaseSettings):
         (), description="Origins allowed to call the API from a browser"
     )
     log_level: str = Field("INFO", description="Logging level")
+    map_tiles_url: str = Field(
+        "",
+        max_length=2048,
+        description="Base map of the dashboard's traffic map: an XYZ raster tile URL "
+        "(https://…/{z}/{x}/{y}.png), a MapLibre style URL (https://….json) or a PMTiles "
+        "raster archive (pmtiles://https://….pmtiles); empty = a plain background",
+    )
+    map_attribution: str = Field(
+        "", max_length=500, description="Attribution shown on the map for map_tiles_url"
+    )
 
     @field_validator("window_minutes", "horizons_min", mode="before")
     @classmethod
@@ -140,6 +152,21 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or kafka://HOST:PORT")
         return value
 
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _map_tiles_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            map_tiles_problem(value)
+        return value
+
+    @field_validator("map_attribution")
+    @classmethod
+    def _plain_attribution(cls, value: str) -> str:
+        if any(ord(c) < 32 for c in value):
+            raise ValueError("must not contain control characters")
+        return value.strip()
+
     @property
     def uses_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql://", "postgres://"))
@@ -160,3 +187,32 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return Path(self.models_dir) if self.models_dir else self.data_dir / "models"
+
+
+def map_tiles_problem(url: str) -> None:
+    """Raise ValueError unless `url` is a base map the dashboard can draw.
+
+    Only http(s) and pmtiles:// (wrapping an http(s) archive URL) are accepted:
+    the URL ends up in every operator's browser, so javascript:, data: or
+    file: URLs have no business here.
+    """
+    if any(ord(c) <= 32 or c in '"<>\\^`|' for c in url):
+        raise ValueError("must be a URL without spaces, quotes or control characters")
+    inner = url.removeprefix("pmtiles://")
+    parts = urlsplit(inner)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not re.fullmatch(r"[A-Za-z0-9.:\-]+", host):
+        raise ValueError(
+            "must be an http(s) URL or pmtiles:// followed by one, e.g. "
+            "https://tiles.example.org/{z}/{x}/{y}.png or pmtiles://https://example.org/a.pmtiles"
+        )
+    if inner != url:
+        if "{z}" in url:
+            raise ValueError("a pmtiles:// URL names one archive, without {z}/{x}/{y}")
+        return
+    template = all(p in url for p in ("{z}", "{x}", "{y}"))
+    if not template and not parts.path.endswith(".json"):
+        raise ValueError(
+            "an http(s) URL must be a tile template with {z}, {x} and {y} or a MapLibre "
+            "style ending in .json"
+        )

@@ -26,8 +26,11 @@ from trafficcast.bus.kafka import KafkaBus, KafkaBusConfig, LagProbe
 from trafficcast.bus.memory import MemoryBus
 from trafficcast.config import Settings
 from trafficcast.domain.events import Limits, ValidatedBatch
+from trafficcast.forecast import schedule as forecast_schedule
 from trafficcast.forecast.live import LiveModel
 from trafficcast.forecast.registry import ModelRegistry, RegistryError, UnknownModel
+from trafficcast.forecast.schedule import ForecastSchedule
+from trafficcast.forecast.training_jobs import TrainingJobs
 from trafficcast.live.hub import LiveHub
 from trafficcast.live.kafka_fanout import KafkaFanout
 from trafficcast.sources.feeds import Feed
@@ -93,6 +96,11 @@ class Runtime:
         self.catalog = SegmentCatalog()
         self.catalog.load(self.store.segments())
         self.hub = LiveHub(s.ws_queue_size)
+        # The forecaster can issue any horizon offered; which ones it does is a setting
+        # kept in the store (the environment's horizons are the default).
+        self.available_horizons_min = forecast_schedule.available_horizons(s.horizons_min)
+        self.default_schedule = ForecastSchedule(s.horizons_min, 5)
+        schedule = self.stored_schedule()
         self.processor = StreamProcessor(
             self.bus,
             self.store,
@@ -101,7 +109,9 @@ class Runtime:
                 window_minutes=s.window_minutes,
                 allowed_lateness_ms=s.allowed_lateness_s * 1000,
                 watermark_delay_ms=s.watermark_delay_s * 1000,
-                horizons_min=s.horizons_min,
+                horizons_min=self.available_horizons_min,
+                issue_horizons_min=schedule.horizons_min,
+                refresh_minutes=schedule.refresh_minutes,
                 timezone=s.timezone,
                 live_interval_ms=s.live_interval_ms,
             ),
@@ -122,6 +132,7 @@ class Runtime:
         else:
             self.lag_probe = None
         self.registry = ModelRegistry(s.registry_path)
+        self.training = TrainingJobs(self.registry, self.promote)
         self._models: dict[str, LiveModel] = {}
         self._models_lock = threading.Lock()
         self._stop_following = threading.Event()
@@ -219,6 +230,31 @@ class Runtime:
         self.registry.rollback()
         self._activate_promoted()
 
+    # forecast schedule ------------------------------------------------------
+    def stored_schedule(self) -> ForecastSchedule:
+        """The schedule saved in the store, or the default when none (valid) is saved."""
+        saved = forecast_schedule.parse_stored(
+            self.store.get_state(forecast_schedule.STATE_KEY), self.available_horizons_min
+        )
+        return saved or self.default_schedule
+
+    def set_schedule(self, schedule: ForecastSchedule) -> None:
+        """Save the schedule (a restart and every process on this store keep it) and
+        issue forecasts by it from the next window close on."""
+        unknown = set(schedule.horizons_min) - set(self.available_horizons_min)
+        if not schedule.horizons_min or unknown:
+            raise ValueError(f"horizons {sorted(unknown)} are not available")
+        self.store.set_state(forecast_schedule.STATE_KEY, schedule.to_json())
+        self.processor.set_schedule(schedule)
+
+    def _follow_schedule(self) -> None:
+        """Adopt a schedule another process saved (e.g. an API process, for the stream
+        processors of a group)."""
+        schedule = self.stored_schedule()
+        if schedule != self.processor.schedule:
+            log.info("forecast schedule changed to %s", schedule)
+            self.processor.set_schedule(schedule)
+
     def add_feed(self, feed: Feed) -> None:
         self.feeds.append(feed)
         if self._running:
@@ -231,6 +267,10 @@ class Runtime:
         def watch() -> None:
             tried: str | None = None  # a version that failed to load is not retried every poll
             while not stop.wait(interval_s):
+                try:
+                    self._follow_schedule()
+                except Exception as exc:  # the store may be down for a while; retried next poll
+                    log.warning("could not read the forecast schedule: %s", exc)
                 try:
                     active = self.registry.active()
                 except (RegistryError, OSError):

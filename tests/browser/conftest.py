@@ -1,6 +1,7 @@
 """One running dashboard for the browser checks: a server fed by the simulator.
 
-The server replays three hours of simulated history and then runs live, has a
+The server replays five hours of simulated history (enough for the predictions page to
+retrain from the store) and then runs live, has a
 trained model promoted (so the predictions page has a registry to show) and
 forecasts stored. Page checks share it, in the order of PAGES, so a check that
 changes state (an acknowledged alert, a promoted model) must not rely on the
@@ -48,7 +49,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("dashboard")))
     sim = Simulator(SimulatorConfig(n_segments=SEGMENTS, seed=7))
     runtime.register_segments(sim.segments, sim.links)
-    runtime.add_feed(SimulatorFeed(runtime.bus, sim, speed=1.0, history_hours=3.0))
+    runtime.add_feed(SimulatorFeed(runtime.bus, sim, speed=1.0, history_hours=5.0))
     training = train_in_background(runtime, sim, int(time.time() * 1000), days=1.0)
     with BackgroundServer(runtime) as server:
         training.join(timeout=300)

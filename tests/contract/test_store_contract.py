@@ -14,20 +14,23 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     ALERT_SCHEMA,
+    DAILY_SUMMARY_SCHEMA,
     EVENT_SCHEMA,
     PREDICTION_SCHEMA,
     SEGMENT_SCHEMA,
     TIMESTAMP,
     WINDOW_SCHEMA,
 )
-from trafficcast.store.base import AccuracyQuery, EventQuery, Store, SummaryQuery
+from trafficcast.store.base import AccuracyQuery, AlertQuery, EventQuery, Store, SummaryQuery
 from trafficcast.store.duckdb_store import DuckDBStore
 from trafficcast.store.postgres_store import PostgresStore
 
 MIN = 60_000
+HOUR = 60 * MIN
 T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
 
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
@@ -207,6 +210,16 @@ def test_windows_insert_then_upsert_by_key(store: Store) -> None:
     assert store.windows_between(5, T0, T0 + 10 * MIN).num_rows == 2
 
 
+def test_window_span_is_first_and_last_start_in_a_half_open_range(store: Store) -> None:
+    assert store.window_span(5, T0, T0 + 60 * MIN) is None
+    store.insert_windows(windows("a", [T0, T0 + 5 * MIN, T0 + 20 * MIN], [50.0, 40.0, 45.0]))
+    store.insert_windows(windows("b", [T0 - 10 * MIN, T0 + 25 * MIN], [50.0, 40.0]))
+    assert store.window_span(5, T0 - 60 * MIN, T0 + 60 * MIN) == (T0 - 10 * MIN, T0 + 25 * MIN)
+    # [start, end): a window starting at end is out, one starting at start is in.
+    assert store.window_span(5, T0, T0 + 25 * MIN) == (T0, T0 + 20 * MIN)
+    assert store.window_span(1, T0 - 60 * MIN, T0 + 60 * MIN) is None
+
+
 def test_latest_predictions_follow_the_newest_issue(store: Store) -> None:
     store.insert_predictions(
         pa.concat_tables(
@@ -260,6 +273,75 @@ def test_summary_totals_and_per_segment(store: Store) -> None:
     assert (later["total_events"], later["incident_count"]) == (10, 0)
     assert later_rows.column("segment_id").to_pylist() == ["a"]
     assert store.alerts("open", 10).num_rows == 1
+
+
+def _alerts(rows: list[tuple[str, str, str, int]]) -> pa.Table:
+    """(alert_id, alert_type, segment_id, opened_at ms) rows."""
+    n = len(rows)
+    ids, kinds, segs, opened = (list(c) for c in zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [
+            pa.array(ids),
+            pa.array(kinds),
+            pa.array(["major"] * n),
+            pa.array(segs),
+            pa.array(["open"] * n),
+            ts(opened),
+            pa.nulls(n, TIMESTAMP),
+            pa.array(["x"] * n),
+        ],
+        schema=ALERT_SCHEMA,
+    )
+
+
+def test_summary_by_day_adds_up_to_the_summary(store: Store) -> None:
+    day = 86_400_000
+    d0 = T0 - T0 % day  # 2026-01-05T00:00Z
+    store.upsert_segments(segments(["a", "b"]))
+    store.insert_windows(windows("a", [d0 - 5 * MIN, d0, d0 + 5 * MIN], [60.0, 30.0, 20.0]))
+    store.insert_windows(windows("b", [d0 + day - 5 * MIN], [float("nan")], los="F"))
+    store.insert_windows(windows("b", [d0 + 2 * day], [40.0], los="E"))
+    store.insert_windows(windows("a", [-5 * MIN], [50.0]))  # 1969-12-31: floor, not truncation
+    store.upsert_alerts(
+        _alerts(
+            [
+                ("i1", "incident", "b", d0 + 3 * day + 1),  # a day without windows
+                ("i2", "incident", "a", d0 + 10),
+                ("c1", "congestion", "a", d0 + 10),  # not an incident
+            ]
+        )
+    )
+    rows = store.summary_by_day(SummaryQuery()).to_pylist()
+    assert store.summary_by_day(SummaryQuery()).schema == DAILY_SUMMARY_SCHEMA
+    by_day = {int(r["day"].timestamp() * 1000): r for r in rows}
+    assert list(by_day) == [-day, d0 - day, d0, d0 + 2 * day, d0 + 3 * day]
+    first = by_day[d0]
+    assert (first["total_events"], first["speed_count"], first["incident_count"]) == (30, 3, 1)
+    assert np.isnan(first["speed_sum"])  # b's NaN speed is counted and poisons the sum
+    assert first["volume_sum"] == pytest.approx(300.0)
+    assert first["congestion_hours"] == pytest.approx(5 / 60)
+    assert by_day[d0 + 2 * day]["speed_sum"] == pytest.approx(40.0)
+    quiet = by_day[d0 + 3 * day]
+    assert (quiet["total_events"], quiet["speed_count"], quiet["incident_count"]) == (0, 0, 1)
+    assert quiet["speed_sum"] is None
+
+    for query in (
+        SummaryQuery(start_ms=d0, end_ms=d0 + 4 * day),
+        SummaryQuery(start_ms=d0 + day, end_ms=d0 + 4 * day, segment_ids=("b",)),
+        SummaryQuery(segment_ids=("a",)),
+    ):
+        totals, _ = store.summary(query)
+        days = store.summary_by_day(query).to_pylist()
+        assert sum(r["total_events"] for r in days) == totals["total_events"]
+        assert sum(r["incident_count"] for r in days) == totals["incident_count"]
+        assert sum(r["congestion_hours"] for r in days) == pytest.approx(totals["congestion_hours"])
+        speed_n = sum(r["speed_count"] for r in days)
+        speed = sum(r["speed_sum"] or 0.0 for r in days) / speed_n if speed_n else None
+        if totals["avg_speed"] is None or np.isnan(totals["avg_speed"]):
+            assert speed is None or np.isnan(speed)
+        else:
+            assert speed == pytest.approx(totals["avg_speed"])
+    assert store.summary_by_day(SummaryQuery(start_ms=d0 + 5 * day)).num_rows == 0
 
 
 def test_transaction_is_atomic(store: Store) -> None:
@@ -457,6 +539,46 @@ def test_forecast_accuracy_filters_and_epoch_aligned_buckets(store: Store) -> No
     assert starts == [T0 + 5 * MIN, T0 + 5 * MIN, T0 + 55 * MIN, T0 + 60 * MIN]
 
 
+def test_forecast_history_of_one_segment_and_horizon(store: Store) -> None:
+    load_scored_history(store)
+    store.insert_predictions(forecast("b", T0 + 5 * MIN, 15, 30.0))
+    # The 09:00 issue written again with new values: its newest write is the one kept.
+    store.insert_predictions(forecast("a", T0 + 60 * MIN, 15, 61.0))
+    table = store.forecast_history("a", 15, T0, T0 + 70 * MIN)
+    assert table.schema == PREDICTION_SCHEMA
+    rows = [
+        (
+            int(r["target_time"].timestamp() * 1000) - T0,
+            int(r["issued_at"].timestamp() * 1000) - T0,
+            r["model_version"],
+            r["predicted_speed"],
+            r["speed_lower"],
+            r["speed_upper"],
+        )
+        for r in table.to_pylist()
+    ]
+    # [08:00, 09:10): the 09:10 target is out; ordered by target, issue, model.
+    assert rows == [
+        (5 * MIN, -10 * MIN, "m", 50.0, 45.0, 55.0),
+        (5 * MIN, -10 * MIN, "m2", 41.0, None, None),
+        (55 * MIN, 40 * MIN, "m", 34.0, 30.0, 45.0),
+        (60 * MIN, 45 * MIN, "m", 61.0, None, None),
+        (65 * MIN, 50 * MIN, "m", 60.0, None, None),
+    ]
+    assert table.column("prediction_id")[0].as_py() == f"a@{T0 - 10 * MIN}/m"
+    assert table.column("predicted_volume").to_pylist()[:2] == [90.0, None]
+    assert set(table.column("horizon_minutes").to_pylist()) == {15}
+    thirty = store.forecast_history("a", 30, T0, T0 + 70 * MIN)
+    assert thirty.column("predicted_speed").to_pylist() == [40.0]
+    # Half-open on target_time: [08:05, 08:55) holds only the 08:05 targets.
+    assert store.forecast_history("a", 15, T0 + 5 * MIN, T0 + 55 * MIN).num_rows == 2
+    assert store.forecast_history("b", 15, T0, T0 + 70 * MIN).num_rows == 1
+    assert store.forecast_history("a", 45, T0, T0 + 70 * MIN).num_rows == 0
+    nothing = store.forecast_history("zz", 15, T0, T0 + 70 * MIN)
+    assert nothing.num_rows == 0
+    assert nothing.schema == PREDICTION_SCHEMA
+
+
 # keyed writes the scaled-out design relies on ---------------------------------------
 
 
@@ -554,3 +676,253 @@ def test_nan_null_and_awkward_text_round_trip(store: Store) -> None:
     assert stored.column("segment_id").to_pylist() == ['q"2', "s,1"]  # byte order
     assert stored.column("geometry").to_pylist() == ["", None]
     assert stored.column("lanes").type == pa.int32()
+
+
+# alert lifecycle (alerts/schema.py): operators' actions and pipeline writes -----------
+def alert_rows(rows: list[tuple[str, str, str, str, str, int, int | None, str]]) -> pa.Table:
+    """ALERT_SCHEMA rows: (id, type, severity, segment, state, opened, resolved, message)."""
+    columns = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [
+            pa.array(columns[0]),
+            pa.array(columns[1]),
+            pa.array(columns[2]),
+            pa.array(columns[3]),
+            pa.array(columns[4]),
+            ts(list(columns[5])),
+            pa.array(list(columns[6]), pa.int64()).cast(TIMESTAMP),
+            pa.array(columns[7]),
+        ],
+        schema=ALERT_SCHEMA,
+    )
+
+
+def ms(value: object) -> int | None:
+    """A timestamp read back from the store as epoch ms."""
+    return None if value is None else int(value.timestamp() * 1000)  # type: ignore[attr-defined]
+
+
+def one(store: Store, alert_id: str) -> dict[str, object]:
+    rows = store.alert(alert_id).to_pylist()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_alert_records_carry_the_operator_columns(store: Store) -> None:
+    stored = store.upsert_alerts(
+        alert_rows([("c:a:1", "congestion", "major", "a", "open", T0, None, "slow")])
+    )
+    assert stored.schema == ALERT_RECORD_SCHEMA
+    row = stored.to_pylist()[0]
+    assert (row["state"], row["acknowledged_at"], row["acknowledged_by"], row["note"]) == (
+        "open",
+        None,
+        None,
+        None,
+    )
+    assert row["updated_at"] is not None
+    assert store.alert("nope").num_rows == 0
+    assert store.alerts(None, 10).schema == ALERT_RECORD_SCHEMA
+
+
+def test_acknowledge_then_pipeline_resolve_keeps_the_acknowledgement(store: Store) -> None:
+    store.upsert_alerts(alert_rows([("c:a:1", "congestion", "major", "a", "open", T0, None, "m")]))
+    first = store.update_alert("c:a:1", "acknowledged", "on it", T0 + MIN)
+    assert first.changed
+    assert first.row.to_pylist()[0]["state"] == "acknowledged"
+    # Acknowledged again: the first time stays, a new note replaces, no note keeps it.
+    store.update_alert("c:a:1", "acknowledged", "crew sent", T0 + 2 * MIN)
+    store.update_alert("c:a:1", "acknowledged", None, T0 + 3 * MIN)
+    acked = one(store, "c:a:1")
+    assert ms(acked["acknowledged_at"]) == T0 + MIN
+    assert acked["note"] == "crew sent"
+    assert ms(acked["updated_at"]) == T0 + 3 * MIN
+    # The pipeline re-writes "open" (a replay): the acknowledgement stands.
+    store.upsert_alerts(alert_rows([("c:a:1", "congestion", "major", "a", "open", T0, None, "m")]))
+    assert one(store, "c:a:1")["state"] == "acknowledged"
+    # The pipeline resolves it: resolved, with the acknowledgement and note kept.
+    back = store.upsert_alerts(
+        alert_rows([("c:a:1", "congestion", "major", "a", "resolved", T0, T0 + 30 * MIN, "ok")])
+    ).to_pylist()[0]
+    assert back["state"] == "resolved"
+    assert ms(back["resolved_at"]) == T0 + 30 * MIN
+    assert ms(back["acknowledged_at"]) == T0 + MIN
+    assert back["note"] == "crew sent"
+    assert back == one(store, "c:a:1")
+
+
+def test_a_manual_resolve_is_final(store: Store) -> None:
+    store.upsert_alerts(alert_rows([("c:a:1", "congestion", "minor", "a", "open", T0, None, "m")]))
+    done = store.update_alert("c:a:1", "resolved", "cleared by hand", T0 + 5 * MIN)
+    assert done.changed
+    before = one(store, "c:a:1")
+    assert ms(before["resolved_at"]) == T0 + 5 * MIN
+    # Neither a re-written open nor the pipeline's own resolution changes anything.
+    for state, resolved in (("open", None), ("resolved", T0 + 40 * MIN)):
+        back = store.upsert_alerts(
+            alert_rows([("c:a:1", "congestion", "major", "a", state, T0, resolved, "auto")])
+        )
+        assert back.to_pylist() == [before]
+    # An operator cannot act on it again, and the row is untouched.
+    for state in ("acknowledged", "resolved"):
+        refused = store.update_alert("c:a:1", state, "again", T0 + 50 * MIN)
+        assert not refused.changed
+        assert refused.row.to_pylist() == [before]
+    unknown = store.update_alert("missing", "acknowledged", None, T0)
+    assert (unknown.changed, unknown.row.num_rows) == (False, 0)
+
+
+def test_one_write_with_an_alert_twice_keeps_its_last_row(store: Store) -> None:
+    back = store.upsert_alerts(
+        alert_rows(
+            [
+                ("c:a:1", "congestion", "minor", "a", "open", T0, None, "opened"),
+                ("c:b:1", "congestion", "minor", "b", "open", T0, None, "opened"),
+                ("c:a:1", "congestion", "minor", "a", "resolved", T0, T0 + 20 * MIN, "closed"),
+            ]
+        )
+    )
+    states = {r["alert_id"]: r["state"] for r in back.to_pylist()}
+    assert states == {"c:a:1": "resolved", "c:b:1": "open"}
+
+
+def test_alert_filters_combine_newest_first(store: Store) -> None:
+    store.upsert_alerts(
+        alert_rows(
+            [
+                ("c:a:0", "congestion", "minor", "a", "open", T0, None, "m"),
+                ("c:a:1", "congestion", "major", "a", "open", T0 + 10 * MIN, None, "m"),
+                ("c:b:2", "congestion", "major", "b", "open", T0 + 20 * MIN, None, "m"),
+                ("i:b:3", "incident", "major", "b", "open", T0 + 30 * MIN, None, "m"),
+                ("c:c:4", "congestion", "minor", "c", "resolved", T0 + 40 * MIN, T0 + HOUR, "m"),
+            ]
+        )
+    )
+    store.update_alert("c:a:1", "acknowledged", None, T0 + 50 * MIN)
+
+    def ids(**kw: object) -> list[str]:
+        return store.query_alerts(AlertQuery(**kw)).column("alert_id").to_pylist()  # type: ignore[arg-type]
+
+    assert ids() == ["c:c:4", "i:b:3", "c:b:2", "c:a:1", "c:a:0"]
+    assert ids(states=("open", "acknowledged")) == ["i:b:3", "c:b:2", "c:a:1", "c:a:0"]
+    assert ids(states=("acknowledged",)) == ["c:a:1"]
+    assert ids(states=("resolved",)) == ["c:c:4"]
+    assert ids(severity="major") == ["i:b:3", "c:b:2", "c:a:1"]
+    assert ids(alert_type="incident") == ["i:b:3"]
+    assert ids(segment_id="a") == ["c:a:1", "c:a:0"]
+    assert ids(since_ms=T0 + 10 * MIN, until_ms=T0 + 30 * MIN) == ["c:b:2", "c:a:1"]
+    assert ids(severity="major", alert_type="congestion", segment_id="b") == ["c:b:2"]
+    assert ids(limit=2) == ["c:c:4", "i:b:3"]
+    assert ids(segment_id="a'; DROP TABLE alerts; --") == []
+    assert store.alerts("acknowledged", 10).column("alert_id").to_pylist() == ["c:a:1"]
+
+
+def test_duckdb_file_from_before_the_alert_lifecycle_is_upgraded(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE alerts (alert_id VARCHAR PRIMARY KEY, alert_type VARCHAR NOT NULL, "
+        "severity VARCHAR NOT NULL, segment_id VARCHAR, state VARCHAR NOT NULL, "
+        "opened_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, message VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO alerts VALUES ('old', 'congestion', 'minor', 'a', 'open', "
+        f"epoch_ms({T0}), NULL, 'before')"
+    )
+    con.close()
+    store = DuckDBStore(path)
+    try:
+        store.init_schema()
+        store.init_schema()  # twice: the upgrade is idempotent
+        row = one(store, "old")
+        assert (row["note"], ms(row["updated_at"])) == (None, T0)
+        assert store.update_alert("old", "acknowledged", "seen", T0 + MIN).changed
+        assert one(store, "old")["note"] == "seen"
+    finally:
+        store.close()
+
+
+def test_postgres_migration_0003_upgrades_and_downgrades_alerts(postgres_database: str) -> None:
+    import psycopg
+    from alembic import command
+
+    from trafficcast.store import migrate
+
+    migrate.upgrade(postgres_database, "0002")
+    with psycopg.connect(postgres_database) as conn:
+        conn.execute(
+            "INSERT INTO alerts VALUES ('old', 'congestion', 'minor', 'a', 'resolved', "
+            "timestamptz 'epoch' + %s * interval '1 millisecond', "
+            "timestamptz 'epoch' + %s * interval '1 millisecond', 'before')",
+            [T0, T0 + HOUR],
+        )
+    migrate.upgrade(postgres_database)
+    store = PostgresStore(postgres_database)
+    try:
+        row = one(store, "old")
+        assert ms(row["updated_at"]) == T0 + HOUR  # its resolution was its last change
+        assert row["acknowledged_at"] is None
+    finally:
+        store.close()
+    command.downgrade(migrate.config(postgres_database), "0002")
+    with psycopg.connect(postgres_database) as conn:
+        columns = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'alerts'"
+        ).fetchone()
+        assert columns == (8,)
+
+
+# the traffic map's layers ------------------------------------------------------
+
+
+def model_predictions(seg: str, issued: int, speed: float, model: str) -> pa.Table:
+    table = predictions(seg, issued, speed)
+    ids = pa.array([f"{seg}@{issued}/{model}"] * table.num_rows)
+    models = pa.array([model] * table.num_rows)
+    i, j = (
+        table.schema.get_field_index("prediction_id"),
+        table.schema.get_field_index("model_version"),
+    )
+    table = table.set_column(i, table.schema.field(i), ids)
+    return table.set_column(j, table.schema.field(j), models)
+
+
+def test_latest_predictions_at_gives_each_segments_newest_at_one_horizon(store: Store) -> None:
+    store.insert_predictions(
+        pa.concat_tables(
+            [
+                predictions("b", T0, 50.0),
+                predictions("b", T0 + 5 * MIN, 55.0),
+                # Two models' forecasts of one issue: the first model_version wins.
+                model_predictions("a", T0, 40.0, "m2"),
+                model_predictions("a", T0, 41.0, "m1"),
+            ]
+        )
+    )
+    store.insert_predictions(predictions("b", T0 - 5 * MIN, 1.0))  # an older issue, late
+    at15 = store.latest_predictions_at(15)
+    assert at15.schema.names == PREDICTION_SCHEMA.names
+    assert at15.column("segment_id").to_pylist() == ["a", "b"]
+    assert at15.column("predicted_speed").to_pylist() == [41.0, 55.0]
+    assert at15.column("model_version").to_pylist() == ["m1", "m"]
+    assert at15.column("horizon_minutes").to_pylist() == [15, 15]
+    assert at15.column("prediction_id").to_pylist() == [f"a@{T0}/m1", f"b@{T0 + 5 * MIN}/m"]
+    targets = at15.column("target_time").cast(TIMESTAMP).cast(pa.int64()).to_pylist()
+    assert targets == [T0 + 15 * MIN, T0 + 20 * MIN]
+    assert store.latest_predictions_at(30).column("predicted_speed").to_pylist() == [41.0, 55.0]
+    assert store.latest_predictions_at(45).num_rows == 0
+
+
+def test_window_start_range_of_one_window_size(store: Store) -> None:
+    assert store.window_start_range(5) is None
+    store.insert_windows(windows("a", [T0, T0 + 5 * MIN], [50.0, 40.0]))
+    store.insert_windows(windows("b", [T0 - 10 * MIN], [30.0]))
+    one_minute = windows("c", [T0 + 30 * MIN], [20.0])
+    k = one_minute.schema.get_field_index("window_minutes")
+    one_minute = one_minute.set_column(k, one_minute.schema.field(k), pa.array([1], pa.int32()))
+    store.insert_windows(one_minute)
+    assert store.window_start_range(5) == (T0 - 10 * MIN, T0 + 5 * MIN)
+    assert store.window_start_range(1) == (T0 + 30 * MIN, T0 + 30 * MIN)
+    assert store.window_start_range(15) is None

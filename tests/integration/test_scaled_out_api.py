@@ -107,6 +107,17 @@ def test_two_api_processes_fan_out_every_update_and_share_rate_limits(
         assert a.headers["X-RateLimit-Limit"] == "5000"
         assert int(b.headers["X-RateLimit-Remaining"]) < int(a.headers["X-RateLimit-Remaining"])
 
+        # Each API process reports its own ingest; pipeline counters live in the processors.
+        stats_a = httpx.get(f"{api_a}/api/system/stats", timeout=10).json()
+        stats_b = httpx.get(f"{api_b}/api/system/stats", timeout=10).json()
+        assert (stats_a["role"], stats_a["events_total"]) == ("api", events.num_rows)
+        assert stats_a["events_per_second"] > 0
+        assert stats_b["events_total"] == 0
+        for stats in (stats_a, stats_b):
+            assert stats["windows_total"] is stats["predictions_total"] is None
+            assert stats["late_events_total"] is None
+            assert stats["websocket_clients"] == 1
+
         health = httpx.get(f"{api_b}/health", timeout=10).json()
         checks = health["checks"]
         assert checks["redis"]["status"] == "healthy"

@@ -61,3 +61,95 @@ def test_major_severity_and_many_segments() -> None:
         )
     assert c.opened.tolist() == [0]
     assert c.severity.tolist() == ["major"]
+
+
+def step(
+    engine: CongestionAlerts,
+    i: int,
+    speeds: list[float],
+    eligible: list[bool] | None = None,
+) -> tuple[list[int], list[int]]:
+    """One window close (window i) for segments 0..n-1 at free flow 60; (opened, resolved)."""
+    n = len(speeds)
+    c = engine.observe(
+        np.arange(n),
+        np.full(n, T0 + (i + 1) * W),
+        np.array(speeds, dtype=np.float64),
+        np.full(n, 60.0),
+        None if eligible is None else np.array(eligible),
+    )
+    return c.opened.tolist(), c.resolved.tolist()
+
+
+def test_a_rule_change_applies_from_the_next_window_and_keeps_the_runs() -> None:
+    engine = CongestionAlerts()
+    assert step(engine, 0, [25.0]) == ([], [])  # 42 % of free flow: low (below 50 %)
+    assert step(engine, 1, [25.0]) == ([], [])
+    # Now it needs 4 low windows: the two counted so far still count.
+    engine.set_rule(CongestionRule(open_windows=4))
+    assert step(engine, 2, [25.0]) == ([], [])
+    c = engine.observe(np.array([0]), np.array([T0 + 4 * W]), np.array([25.0]), np.array([60.0]))
+    assert c.opened.tolist() == [0]
+    assert c.opened_at_ms.tolist() == [T0]  # from the first low window
+    assert c.low_minutes.tolist() == [20]
+
+
+def test_a_stricter_threshold_stops_counting_windows_that_no_longer_qualify() -> None:
+    engine = CongestionAlerts()
+    step(engine, 0, [25.0])
+    engine.set_rule(CongestionRule(open_ratio=0.4))  # 25 mph is 42 %: no longer low
+    assert step(engine, 1, [25.0]) == ([], [])
+    assert engine.low_run.tolist() == [0]
+
+
+def test_disabled_opens_nothing_but_open_alerts_still_resolve() -> None:
+    engine = CongestionAlerts()
+    for i in range(3):
+        step(engine, i, [20.0, 60.0])
+    engine.set_rule(CongestionRule(enabled=False))
+    for i in range(3, 6):
+        assert step(engine, i, [20.0, 20.0]) == ([], [])
+    assert step(engine, 6, [60.0, 20.0]) == ([], [])
+    assert step(engine, 7, [60.0, 20.0]) == ([], [0])
+    # Enabled again: segment 1, low all along, opens at once, dated from its first low window.
+    engine.set_rule(CongestionRule())
+    c = engine.observe(np.array([1]), np.array([T0 + 9 * W]), np.array([20.0]), np.array([60.0]))
+    assert c.opened.tolist() == [1]
+    assert c.opened_at_ms.tolist() == [T0 + 3 * W]
+
+
+def test_only_segments_in_scope_open_alerts() -> None:
+    engine = CongestionAlerts()
+    opened: list[int] = []
+    for i in range(3):
+        opened += step(engine, i, [20.0, 20.0], eligible=[False, True])[0]
+    assert opened == [1]
+
+
+def test_a_resolution_keeps_the_severity_it_opened_with() -> None:
+    engine = CongestionAlerts()
+    for i in range(3):
+        c = engine.observe(
+            np.array([0]), np.array([T0 + (i + 1) * W]), np.array([10.0]), np.array([60.0])
+        )
+    assert c.severity.tolist() == ["major"]
+    for i in range(3, 5):
+        c = engine.observe(
+            np.array([0]), np.array([T0 + (i + 1) * W]), np.array([60.0]), np.array([60.0])
+        )
+    assert c.resolved.tolist() == [0]
+    assert c.resolved_severity.tolist() == ["major"]
+    assert c.resolved_opened_at_ms.tolist() == [T0]
+
+
+def test_adopted_alerts_resolve_and_block_a_duplicate() -> None:
+    engine = CongestionAlerts()
+    engine.adopt_open(np.array([2]), np.array([T0 - W]), np.array([True]))
+    # Still congested after a restart: no second alert for segment 2.
+    for i in range(4):
+        assert step(engine, i, [60.0, 60.0, 20.0]) == ([], [])
+    assert step(engine, 4, [60.0, 60.0, 60.0]) == ([], [])
+    c = engine.observe(np.array([2]), np.array([T0 + 6 * W]), np.array([60.0]), np.array([60.0]))
+    assert c.resolved.tolist() == [2]
+    assert c.resolved_opened_at_ms.tolist() == [T0 - W]
+    assert c.resolved_severity.tolist() == ["major"]

@@ -29,13 +29,20 @@ from trafficcast.api.routes import (
     accuracy,
     alerts,
     analytics,
+    analytics_trend,
     events,
+    forecast_settings,
     live,
     models,
     predictions,
+    segment_forecasts,
     segments,
     system,
+    system_stats,
+    traffic_layers,
+    training,
 )
+from trafficcast.api.throughput import ThroughputSampler
 from trafficcast.ratelimit import make_limiter
 from trafficcast.runtime import Runtime
 
@@ -56,15 +63,18 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     s = runtime.settings
     # One budget per client across every API process when Redis is configured.
     limiter = make_limiter(s.redis_url or None)
+    throughput = ThroughputSampler(lambda: system_stats.event_counter(runtime))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.hub.bind(asyncio.get_running_loop())
         if manage_runtime:
             runtime.start()
+        sampling = asyncio.create_task(throughput.run())
         try:
             yield
         finally:
+            sampling.cancel()
             if manage_runtime:
                 runtime.stop()
             await limiter.aclose()
@@ -81,16 +91,23 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     registry.register(PipelineCollector(runtime))
     app.state.metrics = metrics
     app.state.cache = ResponseCache()
+    app.state.throughput = throughput
     install_error_handlers(app)
     for module in (
         events,
         segments,
+        segment_forecasts,
         predictions,
         accuracy,
+        training,  # before models: /api/models/jobs is not a version
         models,
+        forecast_settings,
         analytics,
+        analytics_trend,
         alerts,
         system,
+        system_stats,
+        traffic_layers,
         live,
     ):
         app.include_router(module.router)
@@ -111,7 +128,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(runtime.settings.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

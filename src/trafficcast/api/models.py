@@ -196,21 +196,6 @@ class AnalyticsSummary(BaseModel):
     end_date: datetime | None
 
 
-class Alert(BaseModel):
-    alert_id: str
-    alert_type: str
-    severity: str
-    segment_id: str | None
-    state: str
-    opened_at: datetime
-    resolved_at: datetime | None
-    message: str | None
-
-
-class AlertList(BaseModel):
-    alerts: list[Alert]
-
-
 class Health(BaseModel):
     status: str = Field(description="healthy, degraded or unhealthy")
     timestamp: datetime

@@ -143,3 +143,20 @@ ACCURACY_SCHEMA = pa.schema(
         pa.field("volume_mae", pa.float64()),
     ]
 )
+
+# The analytics summary's totals as additive parts per UTC day (window_start
+# for windows, opened_at for incidents), so any calendar bucket made of whole
+# days sums them: an average is speed_sum / speed_count. A NaN speed or volume
+# is counted and makes its sum NaN, as it makes the summary's average NaN.
+DAILY_SUMMARY_SCHEMA = pa.schema(
+    [
+        pa.field("day", TIMESTAMP, nullable=False),
+        pa.field("total_events", pa.int64(), nullable=False),
+        pa.field("speed_sum", pa.float64()),
+        pa.field("speed_count", pa.int64(), nullable=False),
+        pa.field("volume_sum", pa.float64()),
+        pa.field("volume_count", pa.int64(), nullable=False),
+        pa.field("congestion_hours", pa.float64(), nullable=False),
+        pa.field("incident_count", pa.int64(), nullable=False),
+    ]
+)

@@ -54,8 +54,15 @@ class LiveScorer:
         self.last_bands: list[ScoredBands] = []  # what the latest observe() scored
 
     def record(self, forecasts: Forecasts) -> None:
+        """Hold forecasts for scoring; their horizons may be any subset of this scorer's."""
         n, h = forecasts.speed.shape
-        hidx = np.broadcast_to(np.arange(h), (n, h))
+        if not np.isin(forecasts.horizons_min, self.horizons_min).all():
+            raise ValueError(
+                f"forecast horizons {forecasts.horizons_min.tolist()} are not all among the "
+                f"scored ones {self.horizons_min.tolist()}"
+            )
+        cols = np.searchsorted(self.horizons_min, forecasts.horizons_min)
+        hidx = np.broadcast_to(cols, (n, h))
         seg = np.broadcast_to(forecasts.segment[:, None], (n, h))
         for j in range(h):
             target = int(forecasts.target_ms[0, j]) if n else 0

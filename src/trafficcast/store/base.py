@@ -53,6 +53,38 @@ class AccuracyQuery:
             raise ValueError("end_ms is before start_ms")
 
 
+@dataclass(frozen=True)
+class AlertQuery:
+    """Alerts matching every given filter, newest opened_at first.
+
+    `states` is any of open / acknowledged / resolved (None: all); the time
+    range is on opened_at, [since_ms, until_ms).
+    """
+
+    states: tuple[str, ...] | None = None
+    severity: str | None = None
+    alert_type: str | None = None
+    segment_id: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    limit: int = 100
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {self.limit}")
+        if self.states is not None and not self.states:
+            raise ValueError("states is empty; use None for every state")
+
+
+@dataclass(frozen=True)
+class AlertUpdate:
+    """The outcome of an operator's action: the alert afterwards (no rows: unknown id) and
+    whether the action applied (False: the alert's state refused it, e.g. resolved)."""
+
+    row: pa.Table
+    changed: bool
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached; callers answer 503 and retry later."""
 
@@ -99,11 +131,68 @@ class Store(Protocol):
         limit: int,
     ) -> pa.Table: ...
     def windows_between(self, window_minutes: int, start_ms: int, end_ms: int) -> pa.Table: ...
+    def window_span(
+        self, window_minutes: int, start_ms: int, end_ms: int
+    ) -> tuple[int, int] | None:
+        """(first, last) window_start in epoch ms of the windows starting in [start_ms,
+        end_ms); None when there are none. How much history a range holds, unread."""
+        ...
+
     def insert_predictions(self, predictions: pa.Table) -> None: ...
     def latest_predictions(self, segment_id: str | None, limit: int) -> pa.Table: ...
-    def upsert_alerts(self, alerts: pa.Table) -> None: ...
-    def alerts(self, state: str | None, limit: int) -> pa.Table: ...
+    def latest_predictions_at(self, horizon_minutes: int) -> pa.Table:
+        """Each segment's newest forecast at one horizon, in PREDICTION_SCHEMA, one row per
+        segment ordered by segment_id; of two models' forecasts of one issue, the one whose
+        model_version sorts first (bytewise)."""
+        ...
+
+    def window_start_range(self, window_minutes: int) -> tuple[int, int] | None:
+        """The earliest and the latest stored window_start (epoch ms) of one window size,
+        or None when there is none."""
+        ...
+
+    def forecast_history(
+        self, segment_id: str, horizon_minutes: int, start_ms: int, end_ms: int
+    ) -> pa.Table:
+        """One segment's stored forecasts of one horizon whose target_time is in
+        [start_ms, end_ms), in PREDICTION_SCHEMA: one row per issue and model (an
+        issue written twice is one row, its newest write), ordered by target_time,
+        issued_at, model_version."""
+        ...
+
+    def upsert_alerts(self, alerts: pa.Table) -> pa.Table:
+        """Write pipeline alerts (ALERT_SCHEMA, one row per alert_id) and return the stored
+        records of those ids (ALERT_RECORD_SCHEMA). A write never moves an alert's state
+        backwards, never changes a resolved alert and never touches the operator's columns
+        (acknowledged_at/by, note): see alerts/schema.py."""
+        ...
+
+    def alerts(self, state: str | None, limit: int) -> pa.Table:
+        """Alert records (ALERT_RECORD_SCHEMA) in one state or all, newest first."""
+        ...
+
+    def query_alerts(self, query: AlertQuery) -> pa.Table:
+        """Alert records (ALERT_RECORD_SCHEMA) matching the query, newest opened_at first."""
+        ...
+
+    def alert(self, alert_id: str) -> pa.Table:
+        """One alert record (ALERT_RECORD_SCHEMA); no rows for an unknown id."""
+        ...
+
+    def update_alert(self, alert_id: str, state: str, note: str | None, at_ms: int) -> AlertUpdate:
+        """An operator moves an open or acknowledged alert to `state` (acknowledged or
+        resolved) at at_ms, atomically. Acknowledging keeps the first acknowledged_at; a
+        note given replaces the stored one. A resolved alert is left as it is
+        (changed=False)."""
+        ...
+
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]: ...
+    def summary_by_day(self, query: SummaryQuery) -> pa.Table:
+        """summary's totals over the same rows, as additive parts per UTC day in
+        DAILY_SUMMARY_SCHEMA ordered by day; days with no window and no incident
+        are absent."""
+        ...
+
     def forecast_accuracy(self, query: AccuracyQuery) -> pa.Table:
         """Stored forecasts scored against the newest version of the 5-minute window
         ending at their target_time; one row per (bucket_start, model_version,

@@ -19,9 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
-    ALERT_SCHEMA,
+    DAILY_SUMMARY_SCHEMA,
     EVENT_SCHEMA,
     LATEST_READING_SCHEMA,
     LINK_SCHEMA,
@@ -29,7 +30,22 @@ from trafficcast.domain.schema import (
     SEGMENT_SCHEMA,
     WINDOW_SCHEMA,
 )
-from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
+from trafficcast.store.alert_sql import (
+    ACTIVE_SQL,
+    UPDATED_AT,
+    UPSERT_SET,
+    alert_filters,
+    pipeline_rows,
+    update_set,
+)
+from trafficcast.store.base import (
+    AccuracyQuery,
+    AlertQuery,
+    AlertUpdate,
+    EventQuery,
+    StoreUnavailable,
+    SummaryQuery,
+)
 from trafficcast.store.sql_filters import Dialect, accuracy_filters, summary_filters
 
 _DDL = """
@@ -74,6 +90,10 @@ CREATE TABLE IF NOT EXISTS alerts (
     segment_id VARCHAR, state VARCHAR NOT NULL, opened_at TIMESTAMPTZ NOT NULL,
     resolved_at TIMESTAMPTZ, message VARCHAR);
 CREATE TABLE IF NOT EXISTS processor_state (key VARCHAR PRIMARY KEY, value VARCHAR);
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_at TIMESTAMPTZ;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_by VARCHAR;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS note VARCHAR;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMPTZ;
 """
 
 _EVENT_COLUMNS = ", ".join(f'"{f.name}"' for f in EVENT_SCHEMA)
@@ -357,6 +377,20 @@ class DuckDBStore:
             [window_minutes, start_ms, end_ms],
         )
 
+    def window_span(
+        self, window_minutes: int, start_ms: int, end_ms: int
+    ) -> tuple[int, int] | None:
+        with self._cursor() as cur:
+            row = cur.execute(
+                "SELECT epoch_ms(min(window_start)), epoch_ms(max(window_start)) "
+                "FROM window_aggregates WHERE window_minutes = ? "
+                "AND window_start >= epoch_ms(?) AND window_start < epoch_ms(?)",
+                [window_minutes, start_ms, end_ms],
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
     def insert_predictions(self, predictions: pa.Table) -> None:
         """Append an issue of forecasts to the history and make it the latest per key."""
         if not predictions.num_rows:
@@ -392,23 +426,82 @@ class DuckDBStore:
             [limit],
         )
 
-    def upsert_alerts(self, alerts: pa.Table) -> None:
-        if alerts.num_rows:
-            t = alerts.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA)
-            self._write(
-                f"INSERT OR REPLACE INTO alerts ({_cols(ALERT_SCHEMA)}) SELECT * FROM batch", t
-            )
+    def latest_predictions_at(self, horizon_minutes: int) -> pa.Table:
+        # latest_predictions holds one issue per (segment, horizon), or several
+        # models' forecasts of one issue: their newest, then the first model.
+        return self._query(
+            f"SELECT {_PREDICTION_COLUMNS} FROM latest_predictions WHERE horizon_minutes = ? "
+            "QUALIFY row_number() OVER (PARTITION BY segment_id "
+            "ORDER BY issued_at DESC, model_version) = 1 ORDER BY segment_id",
+            [horizon_minutes],
+        ).cast(PREDICTION_SCHEMA)
+
+    def window_start_range(self, window_minutes: int) -> tuple[int, int] | None:
+        with self._cursor() as cur:
+            row = cur.execute(
+                "SELECT epoch_ms(min(window_start)), epoch_ms(max(window_start)) "
+                "FROM window_aggregates WHERE window_minutes = ?",
+                [window_minutes],
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def forecast_history(
+        self, segment_id: str, horizon_minutes: int, start_ms: int, end_ms: int
+    ) -> pa.Table:
+        # predictions is append-only (decision 0006): an issue written twice keeps its
+        # newest write, as forecast_accuracy counts it.
+        table = self._query(
+            f"SELECT {_PREDICTION_COLUMNS} FROM predictions WHERE segment_id = ? "
+            "AND horizon_minutes = ? AND target_time >= epoch_ms(?) AND target_time < epoch_ms(?) "
+            "QUALIFY row_number() OVER (PARTITION BY issued_at, model_version "
+            "ORDER BY rowid DESC) = 1 "
+            "ORDER BY target_time, issued_at, model_version",
+            [segment_id, horizon_minutes, start_ms, end_ms],
+        )
+        return pa.Table.from_arrays(
+            [table.column(f.name).cast(f.type) for f in PREDICTION_SCHEMA],
+            schema=PREDICTION_SCHEMA,
+        )
+
+    def upsert_alerts(self, alerts: pa.Table) -> pa.Table:
+        if not alerts.num_rows:
+            return ALERT_RECORD_SCHEMA.empty_table()
+        return self._write_returning(
+            f"INSERT INTO alerts ({_cols(ALERT_WRITE_SCHEMA)}) SELECT * FROM batch "
+            f"ON CONFLICT (alert_id) DO UPDATE SET {UPSERT_SET} "
+            f"RETURNING {_ALERT_COLUMNS}",
+            pipeline_rows(alerts),
+        )
 
     def alerts(self, state: str | None, limit: int) -> pa.Table:
-        if state is None:
-            return self._query(
-                f"SELECT {_cols(ALERT_SCHEMA)} FROM alerts ORDER BY opened_at DESC LIMIT ?", [limit]
-            )
-        return self._query(
-            f"SELECT {_cols(ALERT_SCHEMA)} FROM alerts WHERE state = ? "
-            "ORDER BY opened_at DESC LIMIT ?",
-            [state, limit],
+        return self.query_alerts(AlertQuery(None if state is None else (state,), limit=limit))
+
+    def query_alerts(self, query: AlertQuery) -> pa.Table:
+        where, params = alert_filters(query, _DIALECT)
+        return self._alert_rows(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} "
+            "ORDER BY opened_at DESC, alert_id LIMIT ?",
+            [*params, query.limit],
         )
+
+    def alert(self, alert_id: str) -> pa.Table:
+        return self._alert_rows(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id]
+        )
+
+    def update_alert(self, alert_id: str, state: str, note: str | None, at_ms: int) -> AlertUpdate:
+        sql = (
+            f"UPDATE alerts SET {update_set(state, _DIALECT)} "
+            f"WHERE alert_id = ? AND state IN ({ACTIVE_SQL}) RETURNING alert_id"
+        )
+        with self.transaction():
+            changed = bool(self._tx.cursor.execute(sql, [at_ms, note, at_ms, alert_id]).fetchall())
+        return AlertUpdate(self.alert(alert_id), changed)
+
+    def _alert_rows(self, sql: str, params: list[Any]) -> pa.Table:
+        return self._query(sql, params).cast(ALERT_RECORD_SCHEMA)
 
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
         where, params = summary_filters(query, "w.window_start", "w.segment_id", _DIALECT)
@@ -446,6 +539,40 @@ class DuckDBStore:
         )
         totals["incident_count"] = int(incident_count)
         return totals, by_segment
+
+    def summary_by_day(self, query: SummaryQuery) -> pa.Table:
+        # The same filters and expressions as summary's totals, grouped by UTC day.
+        where, params = summary_filters(query, "window_start", "segment_id", _DIALECT)
+        clause = " AND ".join(["window_minutes = ?", *where])
+        hours = query.window_minutes / 60.0
+        alert_where, alert_params = summary_filters(query, "opened_at", "segment_id", _DIALECT)
+        alert_clause = " AND ".join(["alert_type = 'incident'", *alert_where])
+        table = self._query(
+            "WITH w AS (SELECT floor(epoch_ms(window_start) / 86400000.0)::BIGINT AS d, "
+            "sum(count)::BIGINT AS total_events, sum(mean_speed) AS speed_sum, "
+            "count(mean_speed)::BIGINT AS speed_count, sum(volume) AS volume_sum, "
+            "count(volume)::BIGINT AS volume_count, "
+            f"sum(CASE WHEN level_of_service IN ('E', 'F') THEN {hours} ELSE 0 END)::DOUBLE "
+            f"AS congestion_hours FROM window_aggregates WHERE {clause} GROUP BY 1), "
+            "a AS (SELECT floor(epoch_ms(opened_at) / 86400000.0)::BIGINT AS d, "
+            f"count(*)::BIGINT AS n FROM alerts WHERE {alert_clause} GROUP BY 1) "
+            "SELECT coalesce(w.d, a.d) * 86400000 AS day, coalesce(w.total_events, 0) "
+            "AS total_events, w.speed_sum, coalesce(w.speed_count, 0) AS speed_count, "
+            "w.volume_sum, coalesce(w.volume_count, 0) AS volume_count, "
+            "coalesce(w.congestion_hours, 0) AS congestion_hours, "
+            "coalesce(a.n, 0) AS incident_count "
+            "FROM w FULL OUTER JOIN a ON w.d = a.d ORDER BY day",
+            [query.window_minutes, *params, *alert_params],
+        )
+        return pa.Table.from_arrays(
+            [
+                table.column(f.name).cast(pa.int64()).cast(f.type)
+                if pa.types.is_timestamp(f.type)
+                else table.column(f.name).cast(f.type)
+                for f in DAILY_SUMMARY_SCHEMA
+            ],
+            schema=DAILY_SUMMARY_SCHEMA,
+        )
 
     def forecast_accuracy(self, query: AccuracyQuery) -> pa.Table:
         """Forecasts scored against the 5-minute windows that closed at their target time.
@@ -523,10 +650,30 @@ class DuckDBStore:
             result: pa.Table = rel.to_arrow_table()
             return result
 
+    def _write_returning(self, sql: str, table: pa.Table) -> pa.Table:
+        """Run a write with RETURNING and give its rows (in the open transaction, if any)."""
+        current = getattr(self._tx, "cursor", None)
+        with contextlib.ExitStack() as stack:
+            if current is None:
+                stack.enter_context(self._write_lock)
+                current = stack.enter_context(self._cursor())
+            current.register("batch", table)
+            try:
+                result: pa.Table = current.sql(sql).to_arrow_table()
+            finally:
+                current.unregister("batch")
+        return result.cast(ALERT_RECORD_SCHEMA)
+
     def _scalar(self, sql: str, params: list[Any] | None = None) -> int:
         with self._cursor() as cur:
             row = cur.execute(sql, params or []).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+
+_ALERT_COLUMNS = ", ".join(
+    f"{UPDATED_AT} AS updated_at" if f.name == "updated_at" else f'"{f.name}"'
+    for f in ALERT_RECORD_SCHEMA
+)
 
 
 def _segment_filter(segment_ids: Sequence[str] | None) -> tuple[str, list[Any]]:

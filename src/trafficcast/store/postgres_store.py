@@ -31,9 +31,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
-    ALERT_SCHEMA,
+    DAILY_SUMMARY_SCHEMA,
     EVENT_SCHEMA,
     LATEST_READING_SCHEMA,
     LINK_SCHEMA,
@@ -43,7 +44,22 @@ from trafficcast.domain.schema import (
     WINDOW_SCHEMA,
 )
 from trafficcast.store import migrate
-from trafficcast.store.base import AccuracyQuery, EventQuery, StoreUnavailable, SummaryQuery
+from trafficcast.store.alert_sql import (
+    ACTIVE_SQL,
+    UPDATED_AT,
+    UPSERT_SET,
+    alert_filters,
+    pipeline_rows,
+    update_set,
+)
+from trafficcast.store.base import (
+    AccuracyQuery,
+    AlertQuery,
+    AlertUpdate,
+    EventQuery,
+    StoreUnavailable,
+    SummaryQuery,
+)
 from trafficcast.store.sql_filters import Dialect, accuracy_filters, summary_filters
 
 # Staging table of a write; temporary, so private to its session.
@@ -583,6 +599,20 @@ class PostgresStore:
             [window_minutes, start_ms, end_ms],
         )
 
+    def window_span(
+        self, window_minutes: int, start_ms: int, end_ms: int
+    ) -> tuple[int, int] | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                f"SELECT {_to_ms('min(window_start)')}, {_to_ms('max(window_start)')} "
+                "FROM window_aggregates WHERE window_minutes = %s "
+                f"AND window_start >= {_MS} AND window_start < {_MS}",
+                [window_minutes, start_ms, end_ms],
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
     def insert_predictions(self, predictions: pa.Table) -> None:
         """Upsert forecast issues into the history and make them the latest.
 
@@ -694,23 +724,114 @@ class PostgresStore:
             [limit],
         )
 
-    def upsert_alerts(self, alerts: pa.Table) -> None:
-        self._replace_by_key("alerts", alerts, ALERT_SCHEMA, ["alert_id"])
+    def latest_predictions_at(self, horizon_minutes: int) -> pa.Table:
+        # As latest_predictions: one row per segment whose arrays hold the
+        # newest issue per horizon, or several models' forecasts of one issue.
+        cols = (
+            "l.segment_id || '@' || u.issued_ms || '/' || u.model_version AS prediction_id, "
+            "l.segment_id, u.issued_ms AS issued_at, u.horizon_minutes, "
+            "u.target_ms AS target_time, "
+            + ", ".join(f"u.{_q(v)}" for v in _VALUES)
+            + ", u.model_version"
+        )
+        rows = f"latest_predictions l CROSS JOIN LATERAL {_unnest('u', _LATEST_ARRAYS, 'l.')}"
+        return self._read(
+            f"SELECT DISTINCT ON (l.segment_id) {cols} FROM {rows} WHERE u.horizon_minutes = %s "
+            'ORDER BY l.segment_id, u.issued_ms DESC, u.model_version COLLATE "C"',
+            PREDICTION_SCHEMA,
+            [horizon_minutes],
+        )
+
+    def window_start_range(self, window_minutes: int) -> tuple[int, int] | None:
+        # window_start has only a BRIN (migration 0002), which cannot give a
+        # min or max: each segment's first and last window come from the key
+        # (segment_id, window_minutes, window_start), the segments found by
+        # skipping through it (a loose index scan), as in max_event_ms.
+        query = (
+            "WITH RECURSIVE s(segment_id) AS (SELECT min(segment_id) FROM window_aggregates "
+            "UNION ALL SELECT (SELECT min(w.segment_id) FROM window_aggregates w "
+            "WHERE w.segment_id > s.segment_id) FROM s WHERE s.segment_id IS NOT NULL) "
+            f"SELECT {_to_ms('min(b.lo)')}, {_to_ms('max(b.hi)')} FROM s CROSS JOIN LATERAL "
+            "(SELECT min(w.window_start) AS lo, max(w.window_start) AS hi "
+            "FROM window_aggregates w WHERE w.segment_id = s.segment_id "
+            "AND w.window_minutes = %s) b"
+        )
+        with self._connection() as conn:
+            row = conn.execute(query, [window_minutes]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def forecast_history(
+        self, segment_id: str, horizon_minutes: int, start_ms: int, end_ms: int
+    ) -> pa.Table:
+        # The key's segment_id prefix finds the segment's issues; first/last_target
+        # skip those aimed wholly outside the range before their arrays are unnested.
+        # A target is never before its issue, so issued_at < end bounds the index scan.
+        cols = (
+            f"p.segment_id || '@' || {_to_ms('p.issued_at')} || '/' || p.model_version "
+            f"AS prediction_id, p.segment_id, {_to_ms('p.issued_at')} AS issued_at, "
+            "u.horizon_minutes, u.target_ms AS target_time, "
+            + ", ".join(f"u.{_q(v)}" for v in _VALUES)
+            + ", p.model_version"
+        )
+        return self._read(
+            f"SELECT {cols} FROM predictions p CROSS JOIN LATERAL "
+            f"{_unnest('u', _ISSUE_ARRAYS, 'p.')} "
+            f"WHERE p.segment_id = %s AND p.issued_at < {_MS} "
+            f"AND p.last_target >= {_MS} AND p.first_target < {_MS} "
+            "AND u.horizon_minutes = %s AND u.target_ms >= %s AND u.target_ms < %s "
+            'ORDER BY u.target_ms, p.issued_at, p.model_version COLLATE "C"',
+            PREDICTION_SCHEMA,
+            [segment_id, end_ms, start_ms, end_ms, horizon_minutes, start_ms, end_ms],
+        )
+
+    def upsert_alerts(self, alerts: pa.Table) -> pa.Table:
+        if not alerts.num_rows:
+            return ALERT_RECORD_SCHEMA.empty_table()
+        t = pipeline_rows(alerts)
+        with self.transaction():
+            self._upsert(
+                t,
+                ALERT_WRITE_SCHEMA,
+                f"INSERT INTO alerts ({_cols(ALERT_WRITE_SCHEMA)}) "
+                f"SELECT {_staged(ALERT_WRITE_SCHEMA)} FROM {_STAGE} "
+                f"ON CONFLICT (alert_id) DO UPDATE SET {UPSERT_SET}",
+            )
+            return self._read(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ANY(%s::text[])",
+                ALERT_RECORD_SCHEMA,
+                [t.column("alert_id").to_pylist()],
+            )
 
     def alerts(self, state: str | None, limit: int) -> pa.Table:
-        cols = _selected(ALERT_SCHEMA)
-        if state is None:
-            return self._read(
-                f"SELECT {cols} FROM alerts ORDER BY opened_at DESC, alert_id LIMIT %s",
-                ALERT_SCHEMA,
-                [limit],
-            )
+        return self.query_alerts(AlertQuery(None if state is None else (state,), limit=limit))
+
+    def query_alerts(self, query: AlertQuery) -> pa.Table:
+        where, params = alert_filters(query, _DIALECT)
         return self._read(
-            f"SELECT {cols} FROM alerts WHERE state = %s "
+            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} "
             "ORDER BY opened_at DESC, alert_id LIMIT %s",
-            ALERT_SCHEMA,
-            [state, limit],
+            ALERT_RECORD_SCHEMA,
+            [*params, query.limit],
         )
+
+    def alert(self, alert_id: str) -> pa.Table:
+        return self._read(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",
+            ALERT_RECORD_SCHEMA,
+            [alert_id],
+        )
+
+    def update_alert(self, alert_id: str, state: str, note: str | None, at_ms: int) -> AlertUpdate:
+        sql = (
+            f"UPDATE alerts SET {update_set(state, _DIALECT)} "
+            f"WHERE alert_id = %s AND state IN ({ACTIVE_SQL}) RETURNING alert_id"
+        )
+        with self.transaction():
+            with self._connection() as conn:
+                changed = conn.execute(sql, [at_ms, note, at_ms, alert_id]).fetchone() is not None
+            return AlertUpdate(self.alert(alert_id), changed)
 
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
         where, params = summary_filters(query, "w.window_start", "w.segment_id", _DIALECT)
@@ -757,6 +878,31 @@ class PostgresStore:
             f"SELECT count(*) FROM alerts WHERE {' AND '.join(alert_where)}", alert_params
         )
         return totals, by_segment
+
+    def summary_by_day(self, query: SummaryQuery) -> pa.Table:
+        # The same filters and expressions as summary's totals, grouped by UTC day.
+        where, params = summary_filters(query, "window_start", "segment_id", _DIALECT)
+        clause = " AND ".join(["window_minutes = %s", *where])
+        alert_where, alert_params = summary_filters(query, "opened_at", "segment_id", _DIALECT)
+        alert_clause = " AND ".join(["alert_type = 'incident'", *alert_where])
+        return self._read(
+            # A UTC date minus the epoch date is the day number, and cheaper than
+            # numeric arithmetic on extract(epoch).
+            "WITH w AS (SELECT (window_start AT TIME ZONE 'UTC')::date - date '1970-01-01' AS d, "
+            "sum(count)::int8 AS total_events, sum(mean_speed) AS speed_sum, "
+            "count(mean_speed) AS speed_count, sum(volume) AS volume_sum, "
+            "count(volume) AS volume_count, "
+            "sum(CASE WHEN level_of_service IN ('E', 'F') THEN %s::float8 ELSE 0 END)::float8 "
+            f"AS congestion_hours FROM window_aggregates WHERE {clause} GROUP BY 1), "
+            "a AS (SELECT (opened_at AT TIME ZONE 'UTC')::date - date '1970-01-01' AS d, "
+            f"count(*) AS n FROM alerts WHERE {alert_clause} GROUP BY 1) "
+            "SELECT coalesce(w.d, a.d)::int8 * 86400000 AS day, coalesce(w.total_events, 0), "
+            "w.speed_sum, coalesce(w.speed_count, 0), w.volume_sum, "
+            "coalesce(w.volume_count, 0), coalesce(w.congestion_hours, 0), coalesce(a.n, 0) "
+            "FROM w FULL OUTER JOIN a ON w.d = a.d ORDER BY day",
+            DAILY_SUMMARY_SCHEMA,
+            [query.window_minutes / 60.0, query.window_minutes, *params, *alert_params],
+        )
 
     def forecast_accuracy(self, query: AccuracyQuery) -> pa.Table:
         """Forecasts scored against the 5-minute windows that closed at their target time.
@@ -883,6 +1029,9 @@ class PostgresStore:
         with self._connection() as conn:
             row = conn.execute(query, list(params)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+
+_ALERT_COLUMNS = _selected(ALERT_RECORD_SCHEMA, {"updated_at": _to_ms(UPDATED_AT)})
 
 
 def _segment_filter(segment_ids: Sequence[str] | None) -> tuple[str, list[Any]]:

@@ -21,6 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trafficcast.alerts.congestion import AlertChanges, CongestionAlerts
+from trafficcast.alerts.follow import RuleFollower, scope_mask
+from trafficcast.alerts.records import pushed_records
+from trafficcast.alerts.rules import CONGESTION, state_key
+from trafficcast.alerts.schema import ACTIVE_STATES
 from trafficcast.bus.base import Bus
 from trafficcast.domain.level_of_service import level_of_service
 from trafficcast.domain.schema import (
@@ -37,9 +41,10 @@ from trafficcast.forecast.forecasts import Forecasts
 from trafficcast.forecast.history import RecentHistory
 from trafficcast.forecast.live import LiveModel, merge
 from trafficcast.forecast.live_scoring import LiveScorer
+from trafficcast.forecast.schedule import ForecastSchedule
 from trafficcast.live.coalescer import ReadingCoalescer
 from trafficcast.live.messages import prediction_messages, table_messages, traffic_event_messages
-from trafficcast.store.base import Store
+from trafficcast.store.base import AlertQuery, Store
 from trafficcast.stream.catalog import SegmentCatalog
 from trafficcast.stream.dedupe import RecentIds, hash_ids
 from trafficcast.stream.windowing import NO_WATERMARK, TumblingWindows, WindowResults
@@ -59,6 +64,10 @@ class ProcessorConfig:
     allowed_lateness_ms: int = 5 * 60_000
     watermark_delay_ms: int = 0
     horizons_min: tuple[int, ...] = (15, 30, 45, 60)
+    # The horizons published and stored (a subset of horizons_min; None = all of them),
+    # and the issue clock; set_schedule changes both while running.
+    issue_horizons_min: tuple[int, ...] | None = None
+    refresh_minutes: int = 5
     timezone: str = "America/Los_Angeles"
     max_batch_events: int = 500_000
     poll_timeout_s: float = 0.1
@@ -108,7 +117,15 @@ class StreamProcessor:
         self.config = config or ProcessorConfig()
         self.publish = publish
         self.live_interest = live_interest
+        # The congestion rule as stored (alerts/rules.py), followed while running.
+        self.alert_rules = RuleFollower(lambda: store.get_state(state_key(CONGESTION)))
+        self._alert_scope: tuple[object, int, npt.NDArray[np.bool_]] | None = None
         self._fresh_state()
+        self.schedule = ForecastSchedule(
+            tuple(sorted(self.config.issue_horizons_min or self.config.horizons_min)),
+            self.config.refresh_minutes,
+        )
+        self.set_schedule(self.schedule)
         # A trained model, when one is promoted; the blend fills what it cannot forecast.
         self.model: LiveModel | None = None
         self.links = LINK_SCHEMA.empty_table()
@@ -140,7 +157,7 @@ class StreamProcessor:
         self.scorer = LiveScorer(self.forecaster.horizons_min)
         self.history = RecentHistory()
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
-        self.congestion = CongestionAlerts()
+        self.congestion = CongestionAlerts(self.alert_rules.rule.engine_rule())
 
     # lifecycle ---------------------------------------------------------------
     @property
@@ -165,6 +182,9 @@ class StreamProcessor:
         late (decision 0011).
         """
         segment_ids: list[str] | None = None
+        self._adopt_open_alerts(
+            None if partitions is None else [s for group in partitions.values() for s in group]
+        )
         if partitions is None:
             saved = self.store.get_state("max_event_ms")
             candidates = [int(v) for v in (saved, self.store.max_event_ms()) if v is not None]
@@ -464,6 +484,8 @@ class StreamProcessor:
         if self.publish is not None:
             for kind, messages in out.messages:
                 self.publish(kind, messages)
+            if out.stored_alerts is not None:
+                self._publish_alerts(out)
 
     def _write(self, out: _Outbox, max_event: int) -> None:
         store = self.store
@@ -484,7 +506,7 @@ class StreamProcessor:
         if out.predictions:
             store.insert_predictions(pa.concat_tables(out.predictions))
         if out.alerts:
-            store.upsert_alerts(_last_per_alert(pa.concat_tables(out.alerts)))
+            out.stored_alerts = store.upsert_alerts(_last_per_alert(pa.concat_tables(out.alerts)))
         if max_event != NO_WATERMARK:
             store.set_state("max_event_ms", str(max_event))
         for partition, clock in out.partition_clocks.items():
@@ -609,6 +631,31 @@ class StreamProcessor:
         if wanted is not None:
             out.messages.append((kind, table_messages(kind, wanted)))
 
+    def set_schedule(self, schedule: ForecastSchedule) -> None:
+        """Issue only `schedule`'s horizons, at its closes, from the next window close on.
+
+        Safe from any thread: the processor reads the schedule once per close. The
+        forecaster keeps learning and scoring on every close either way.
+        """
+        grid = set(self.forecaster.horizons_min.tolist())
+        missing = sorted(set(schedule.horizons_min) - grid)
+        if not schedule.horizons_min or missing:
+            raise ValueError(
+                f"horizons {missing or '(none)'} are not among the forecaster's {sorted(grid)}"
+            )
+        self.schedule = schedule
+
+    def _forget_unissued(self, issued: tuple[int, ...]) -> None:
+        """Live error of horizons no longer issued is unknown, not the last figure seen,
+        so /health and /metrics do not report a stale one as current."""
+        s = self.scorer
+        off = ~np.isin(s.horizons_min, np.asarray(issued, dtype=np.int64))
+        if off.any():
+            s.speed_mae[off] = np.nan
+            s.speed_mae_slow[off] = np.nan
+            s.volume_rel_mae[off] = np.nan
+            s.batches[off] = 0
+
     def set_links(self, links: pa.Table) -> None:
         """The road graph the trained model's neighbour features read."""
         self.links = links
@@ -630,6 +677,8 @@ class StreamProcessor:
             self.scorer.observe(
                 seg[at], results.window_end_ms[at], results.mean_speed[at], results.volume[at]
             )
+            schedule = self.schedule  # one read per close: another thread may replace it
+            self._forget_unissued(schedule.horizons_min)
             self.forecaster.calibrate(self.scorer.speed_mae, self.scorer.volume_rel_mae)
             if self.model is not None:
                 self.model.adapt(self.scorer.last_bands)
@@ -641,12 +690,15 @@ class StreamProcessor:
                 results.mean_speed[at],
                 results.volume[at],
             )
-            self._issue(int(end), seg[at], slot[at], day[at], out)
+            if schedule.due(int(end)):
+                self._issue(int(end), seg[at], slot[at], day[at], out, schedule.horizons_min)
+            self._follow_alert_rule()
             changes = self.congestion.observe(
                 seg[at],
                 results.window_end_ms[at],
                 results.mean_speed[at],
                 self.catalog.free_flow[seg[at]],
+                self._alert_eligible(seg[at]),
             )
             if len(changes):
                 self._queue_alerts(changes, out)
@@ -660,14 +712,20 @@ class StreamProcessor:
         now_slot: npt.NDArray[np.int64],
         now_day: npt.NDArray[np.int64],
         out: _Outbox,
+        horizons_min: tuple[int, ...] | None = None,
     ) -> Forecasts:
-        h = self.forecaster.horizons_min
+        h = (
+            self.forecaster.horizons_min
+            if horizons_min is None
+            else np.asarray(horizons_min, dtype=np.int64)
+        )
         target_start = issued_ms + h * 60_000 - FORECAST_WINDOW_MINUTES * 60_000
         t_slot, t_day = slots(
             np.broadcast_to(target_start, (len(seg), len(h))).copy(), self.config.timezone
         )
         forecasts = self._with_model(
-            self.model, self.forecaster.forecast(seg, issued_ms, now_slot, now_day, t_slot, t_day)
+            self.model,
+            self.forecaster.forecast(seg, issued_ms, now_slot, now_day, t_slot, t_day, h),
         )
         self.scorer.record(forecasts)
         table = forecasts_table(forecasts, self.catalog.index.take(seg))
@@ -677,6 +735,52 @@ class StreamProcessor:
         if wanted is not None:
             out.messages.append(("prediction", prediction_messages(wanted)))
         return forecasts
+
+    # alerts ------------------------------------------------------------------------
+    def _follow_alert_rule(self) -> None:
+        """Apply a changed congestion rule from this window on; the hysteresis runs stay."""
+        if self.alert_rules.poll():
+            self.congestion.set_rule(self.alert_rules.rule.engine_rule())
+            log.info("congestion alert rule changed: %s", self.alert_rules.rule.dumps())
+
+    def _alert_eligible(self, seg: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
+        """Which of these segments the rule's scope lets open an alert (None: all)."""
+        rule = self.alert_rules.rule
+        if rule.segment_ids is None:
+            return None
+        size = len(self.catalog.index)
+        cached = self._alert_scope
+        if cached is None or cached[0] is not rule or cached[1] != size:
+            mask = scope_mask(rule.segment_ids, self.catalog.index.get, size)
+            self._alert_scope = cached = (rule, size, mask)
+        return cached[2][seg]
+
+    def _adopt_open_alerts(self, segment_ids: Sequence[str] | None) -> None:
+        """Carry on the congestion alerts still active in the store (of these segments),
+        so they resolve when traffic recovers and no duplicate opens after a restart."""
+        active = self.store.query_alerts(
+            AlertQuery(states=ACTIVE_STATES, alert_type=CONGESTION, limit=1_000_000)
+        )
+        if segment_ids is not None:
+            owned = pc.is_in(active.column("segment_id"), pa.array(list(segment_ids), pa.string()))
+            active = active.filter(owned)
+        index: dict[int, tuple[int, bool]] = {}
+        opened = active.column("opened_at").cast(pa.int64()).to_pylist()
+        for sid, at, severity in zip(
+            active.column("segment_id").to_pylist(),
+            opened,
+            active.column("severity").to_pylist(),
+            strict=True,
+        ):
+            i = None if sid is None else self.catalog.index.get(sid)
+            if i is not None and i not in index:  # newest first: keep each segment's newest
+                index[i] = (at, severity == "major")
+        if index:
+            self.congestion.adopt_open(
+                np.fromiter(index, np.int64, len(index)),
+                np.array([v[0] for v in index.values()], np.int64),
+                np.array([v[1] for v in index.values()], bool),
+            )
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
         rule = self.congestion.rule
@@ -697,27 +801,25 @@ class StreamProcessor:
                 }
             )
 
-        for seg, at, severity, ratio in zip(
+        for seg, at, severity, ratio, minutes in zip(
             changes.opened.tolist(),
             changes.opened_at_ms.tolist(),
             changes.severity.tolist(),
             changes.ratio.tolist(),
+            changes.low_minutes.tolist(),
             strict=True,
         ):
-            row(
-                seg,
-                at,
-                None,
-                severity,
-                f"speed at {ratio:.0%} of free flow for {rule.open_windows * 5} min",
-            )
-        for seg, at, opened in zip(
+            row(seg, at, None, severity, f"speed at {ratio:.0%} of free flow for {minutes} min")
+        for seg, at, opened, severity in zip(
             changes.resolved.tolist(),
             changes.resolved_at_ms.tolist(),
             changes.resolved_opened_at_ms.tolist(),
+            changes.resolved_severity.tolist(),
             strict=True,
         ):
-            row(seg, opened, at, "minor", f"speed back above {rule.resolve_ratio:.0%} of free flow")
+            row(
+                seg, opened, at, severity, f"speed back above {rule.resolve_ratio:.0%} of free flow"
+            )
         table = pa.Table.from_arrays(
             [
                 pa.array([r[f.name] for r in rows], type=pa.int64()).cast(TIMESTAMP)
@@ -729,7 +831,18 @@ class StreamProcessor:
         )
         out.alerts.append(table)
         self.stats.alerts += len(changes)
-        self._queue_rows("alert", table, out)
+
+    def _publish_alerts(self, out: _Outbox) -> None:
+        """Every alert change, pushed after the write as the store holds it (with an
+        operator's acknowledgement kept; see alerts/records.py)."""
+        assert self.publish is not None
+        assert out.stored_alerts is not None
+        records = pushed_records(
+            pa.concat_tables(out.alerts), out.stored_alerts, int(time.time() * 1000)
+        )
+        wanted = self._wanted(records)
+        if wanted is not None:
+            self.publish("alert", table_messages("alert", wanted))
 
     def _with_model(self, model: LiveModel | None, blend: Forecasts) -> Forecasts:
         if model is None:
@@ -787,6 +900,7 @@ class _Outbox:
     window_updates: list[pa.Table] = field(default_factory=list)  # re-emissions
     predictions: list[pa.Table] = field(default_factory=list)
     alerts: list[pa.Table] = field(default_factory=list)
+    stored_alerts: pa.Table | None = None  # the alerts' records after the write
     messages: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     max_event_ms: int = NO_WATERMARK  # the checkpoint written with this output
     # Kafka partition -> its clock at `position` (see KafkaBus.partition_clocks).

@@ -1,36 +1,62 @@
 import { describe, expect, it } from 'vitest';
-import type { Reading } from '../types';
 import { BandStateSync } from './bandSync';
 
-function reading(speed: number | null): Reading {
-  return { timestamp: '2012-03-01T08:05:00Z', speed, volume: null, occupancy: null, level_of_service: null };
+function recorder() {
+  const calls: { id: number; state: Record<string, unknown> }[] = [];
+  return { calls, target: { setFeatureState: (f: { id: number }, state: Record<string, unknown>) => calls.push({ id: f.id, state }) } };
 }
+
+const IDS = new Map([
+  ['S1', 0],
+  ['S2', 1],
+]);
 
 describe('BandStateSync', () => {
   it('sets feature-state only when the band changes', () => {
-    const calls: { id: number; band: unknown }[] = [];
-    const sync = new BandStateSync(
-      { setFeatureState: (feature, state) => calls.push({ id: feature.id, band: state.band }) },
-      'segments',
-      new Map([
-        ['S1', 0],
-        ['S2', 1],
-      ]),
-    );
-    const readings = new Map<string, Reading>([['S1', reading(70)]]);
-    const readingOf = (id: string) => readings.get(id);
+    const { calls, target } = recorder();
+    const sync = new BandStateSync(target, 'segments', IDS);
+    const speeds = new Map<string, number | null>([['S1', 70]]);
+    const speedOf = (id: string) => speeds.get(id);
 
-    expect(sync.update(['S1', 'S2', 'unknown'], readingOf)).toBe(2);
+    expect(sync.update(['S1', 'S2', 'unknown'], speedOf)).toBe(2);
     expect(calls).toEqual([
-      { id: 0, band: 'fast' },
-      { id: 1, band: 'nodata' },
+      { id: 0, state: { band: 'fast' } },
+      { id: 1, state: { band: 'nodata' } },
     ]);
 
-    readings.set('S1', reading(65));
-    expect(sync.update(['S1'], readingOf)).toBe(0);
+    speeds.set('S1', 65);
+    expect(sync.update(['S1'], speedOf)).toBe(0);
 
-    readings.set('S1', reading(29.99));
-    expect(sync.update(['S1'], readingOf)).toBe(1);
-    expect(calls.at(-1)).toEqual({ id: 0, band: 'slow' });
+    speeds.set('S1', 29.99);
+    expect(sync.update(['S1'], speedOf)).toBe(1);
+    expect(calls.at(-1)).toEqual({ id: 0, state: { band: 'slow' } });
+    expect(sync.bandOf('S1')).toBe('slow');
+    expect(sync.bandOf('nope')).toBeUndefined();
+  });
+
+  it('re-bands with the operator limits and reports when they change', () => {
+    const { calls, target } = recorder();
+    const sync = new BandStateSync(target, 'segments', IDS);
+    const speedOf = () => 50;
+    sync.update(['S1'], speedOf);
+    expect(calls.at(-1)?.state).toEqual({ band: 'moderate' });
+
+    expect(sync.setLimits({ fastAboveMph: 45, slowBelowMph: 20 })).toBe(true);
+    expect(sync.setLimits({ fastAboveMph: 45, slowBelowMph: 20 })).toBe(false);
+    expect(sync.update(['S1'], speedOf)).toBe(1);
+    expect(calls.at(-1)?.state).toEqual({ band: 'fast' });
+  });
+
+  it('writes its own state key and starts over after a reset', () => {
+    const { calls, target } = recorder();
+    const sync = new BandStateSync(target, 'segments', IDS, 'fband');
+    sync.update(['S2'], () => 10);
+    expect(sync.update(['S2'], () => 10)).toBe(0);
+    sync.reset();
+    expect(sync.update(['S2'], () => 10)).toBe(1);
+    expect(calls).toEqual([
+      { id: 1, state: { fband: 'slow' } },
+      { id: 1, state: { fband: 'slow' } },
+    ]);
   });
 });

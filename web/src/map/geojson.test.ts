@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Segment } from '../types';
-import { buildSegmentLayerData, collectionBounds } from './geojson';
+import { buildSegmentLayerData, collectionBounds, featureBounds, lineAnchor } from './geojson';
 
 function segment(id: string, overrides: Partial<Segment> = {}): Segment {
   return {
@@ -92,5 +92,27 @@ describe('collectionBounds', () => {
 
   it('is null for an empty network', () => {
     expect(collectionBounds(buildSegmentLayerData([]).collection)).toBeNull();
+  });
+});
+
+describe('anchors', () => {
+  it('puts a line anchor in the middle of its middle piece and a point on itself', () => {
+    const data = buildSegmentLayerData([
+      segment('S1', {
+        geometry: [
+          [-118.0, 34.0],
+          [-118.0, 34.2],
+          [-118.2, 34.2],
+        ],
+      }),
+      segment('S2', { latitude: 33.9, longitude: -118.2 }),
+    ]);
+    expect(data.anchors.get('S1')).toEqual([-118.0, 34.1]);
+    expect(data.anchors.get('S2')).toEqual([-118.2, 33.9]);
+    expect(lineAnchor([[1, 2]])).toEqual([1, 2]);
+    expect(featureBounds(data.collection.features[0]!)).toEqual([
+      [-118.2, 34.0],
+      [-118.0, 34.2],
+    ]);
   });
 });

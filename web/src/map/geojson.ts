@@ -16,6 +16,8 @@ export interface SegmentLayerData {
   featureIds: ReadonlyMap<string, number>;
   /** feature id → segment_id, i.e. the inverse of featureIds. */
   segmentIds: readonly string[];
+  /** segment_id → the point its alert icon and search fly-to use (a point on the line). */
+  anchors: ReadonlyMap<string, LngLat>;
 }
 
 export type Bounds = [LngLat, LngLat];
@@ -52,6 +54,7 @@ export function buildSegmentLayerData(segments: readonly Segment[]): SegmentLaye
   const features: SegmentFeature[] = [];
   const featureIds = new Map<string, number>();
   const segmentIds: string[] = [];
+  const anchors = new Map<string, LngLat>();
   for (const segment of segments) {
     if (featureIds.has(segment.segment_id)) continue;
     const line = lineCoordinates(segment);
@@ -60,6 +63,7 @@ export function buildSegmentLayerData(segments: readonly Segment[]): SegmentLaye
     const id = segmentIds.length;
     featureIds.set(segment.segment_id, id);
     segmentIds.push(segment.segment_id);
+    anchors.set(segment.segment_id, line ? lineAnchor(line as [LngLat, ...LngLat[]]) : (point as LngLat));
     features.push({
       type: 'Feature',
       id,
@@ -67,7 +71,20 @@ export function buildSegmentLayerData(segments: readonly Segment[]): SegmentLaye
       properties: { segment_id: segment.segment_id, name: segment.name },
     });
   }
-  return { collection: { type: 'FeatureCollection', features }, featureIds, segmentIds };
+  return { collection: { type: 'FeatureCollection', features }, featureIds, segmentIds, anchors };
+}
+
+/** The middle of a line's middle piece: on the line, and away from the ends it shares with neighbours. */
+export function lineAnchor(line: readonly [LngLat, ...LngLat[]]): LngLat {
+  const k = Math.max(0, Math.floor((line.length - 2) / 2));
+  const a = line[k] ?? line[0];
+  const b = line[k + 1] ?? a;
+  return [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+}
+
+/** [[west, south], [east, north]] of one feature. */
+export function featureBounds(feature: SegmentFeature): Bounds {
+  return collectionBounds({ type: 'FeatureCollection', features: [feature] }) as Bounds;
 }
 
 /** [[west, south], [east, north]] of every drawn coordinate, or null when nothing is drawn. */

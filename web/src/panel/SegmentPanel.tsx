@@ -1,7 +1,10 @@
 // Side panel with one segment's current state, recent speeds and latest forecast.
+import './panel.css';
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
-import { BAND_COLORS, BAND_LABELS, speedBand } from '../bands';
-import { formatDateTimeUtc, formatSpeed, formatTimeUtc } from '../format';
+import { Link } from 'react-router';
+import { BAND_COLORS, bandLabels, speedBand } from '../bands';
+import { convertSpeed, formatDateTimeUtc, formatSpeed, formatTimeUtc, speedUnitLabel } from '../format';
+import { usePreferences } from '../preferences';
 import type { LiveStore } from '../liveStore';
 import type { Segment } from '../types';
 import { buildSpeedChartData } from './chartData';
@@ -28,7 +31,10 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
     () => buildSpeedChartData(detail.windows, detail.forecasts, { historyHours: HISTORY_HOURS }),
     [detail.windows, detail.forecasts],
   );
-  const band = speedBand(reading?.speed);
+  const prefs = usePreferences();
+  const { unit } = prefs;
+  const band = speedBand(reading?.speed, prefs);
+  const labels = bandLabels(prefs, unit);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -55,15 +61,18 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
           ×
         </button>
       </header>
+      <Link className="panel-detail-link" to={`/segments/${encodeURIComponent(id)}`}>
+        Open detail page →
+      </Link>
 
       <section className="panel-now">
         <div className="now-speed" style={{ color: BAND_COLORS[band] }}>
-          {reading?.speed != null && Number.isFinite(reading.speed) ? Math.round(reading.speed) : '—'}
-          <span className="now-unit">mph</span>
+          {reading?.speed != null && Number.isFinite(reading.speed) ? Math.round(convertSpeed(reading.speed, unit)) : '—'}
+          <span className="now-unit">{speedUnitLabel(unit)}</span>
         </div>
         <div className="now-meta">
           <span className="band-pill" style={{ borderColor: BAND_COLORS[band], color: BAND_COLORS[band] }}>
-            {BAND_LABELS[band]}
+            {labels[band]}
           </span>
           <span>LOS {reading?.level_of_service ?? '—'}</span>
           <span>{reading ? formatDateTimeUtc(reading.timestamp) : 'no reading yet'}</span>
@@ -73,7 +82,7 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
       <dl className="facts">
         <div>
           <dt>Free flow</dt>
-          <dd>{formatSpeed(segment.free_flow_speed)}</dd>
+          <dd>{formatSpeed(segment.free_flow_speed, unit)}</dd>
         </div>
         <div>
           <dt>Lanes</dt>
@@ -123,10 +132,12 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
                 <tr key={p.horizon_minutes}>
                   <td>+{p.horizon_minutes} min</td>
                   <td>{formatTimeUtc(p.target_time)}</td>
-                  <td style={{ color: BAND_COLORS[speedBand(p.predicted_speed)] }}>{formatSpeed(p.predicted_speed)}</td>
+                  <td style={{ color: BAND_COLORS[speedBand(p.predicted_speed, prefs)] }}>
+                    {formatSpeed(p.predicted_speed, unit)}
+                  </td>
                   <td>
                     {p.speed_lower != null && p.speed_upper != null
-                      ? `${Math.round(p.speed_lower)}–${Math.round(p.speed_upper)} mph`
+                      ? `${Math.round(convertSpeed(p.speed_lower, unit))}–${Math.round(convertSpeed(p.speed_upper, unit))} ${speedUnitLabel(unit)}`
                       : '—'}
                   </td>
                 </tr>

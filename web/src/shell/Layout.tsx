@@ -1,7 +1,7 @@
 // The frame around every page: the navigation, the live connection state and
 // the network's band counts; the page itself renders in <Outlet />.
-import { Suspense } from 'react';
-import { NavLink, Outlet } from 'react-router';
+import { Suspense, useEffect, useRef } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
 import { useLive } from '../live/LiveProvider';
 import { LiveHeaderBar } from './HeaderBar';
 
@@ -16,6 +16,17 @@ export const NAV_ITEMS: readonly { to: string; label: string }[] = [
 
 export function Layout() {
   const { store, network, connection } = useLive();
+  const main = useRef<HTMLElement>(null);
+  const { pathname } = useLocation();
+  const firstPath = useRef(pathname);
+  useEffect(() => {
+    // After a page change, keyboard and screen-reader users start at the new page's
+    // content (not at the link they left), and it starts scrolled to the top.
+    if (pathname === firstPath.current) return;
+    firstPath.current = '';
+    main.current?.scrollTo(0, 0);
+    main.current?.focus({ preventScroll: true });
+  }, [pathname]);
   return (
     <div className="app">
       <a className="skip-link" href="#page">
@@ -34,7 +45,7 @@ export function Layout() {
           ))}
         </nav>
       </LiveHeaderBar>
-      <main className="content" id="page" tabIndex={-1}>
+      <main className="content" id="page" tabIndex={-1} ref={main}>
         {network.state === 'error' && (
           <div className="page-message page-error" role="alert">
             <p>Could not load the road network: {network.message}</p>

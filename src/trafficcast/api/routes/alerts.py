@@ -1,26 +1,338 @@
-"""Alerts raised by the pipeline (the alert engine itself grows in its own issue)."""
+"""Alerts: the list and its history, an operator's acknowledge / resolve, and the rules.
+
+The alert engine proper (incident, predicted-congestion, accuracy and system
+alerts; webhook and e-mail delivery; escalation) grows in its own issue. Here:
+the lifecycle open -> acknowledged -> resolved, and the congestion rule the
+stream processors apply. Every change an operator makes is pushed to every
+dashboard as an `alert` message.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from trafficcast.api.deps import get_runtime
-from trafficcast.api.models import AlertList
+from trafficcast.alerts.rules import (
+    CONGESTION,
+    RULE_IDS,
+    CongestionRuleConfig,
+    FieldError,
+    state_key,
+    validate,
+)
+from trafficcast.alerts.schema import ACTIVE, ACTIVE_STATES, TransitionRefused, check_transition
+from trafficcast.api.alerts_models import (
+    AlertAction,
+    AlertRecord,
+    AlertRecords,
+    CongestionRuleIn,
+    CongestionRuleOut,
+    RuleList,
+    has_control_characters,
+)
+from trafficcast.api.deps import get_runtime, to_ms
+from trafficcast.api.errors import ApiError
+from trafficcast.api.middleware import content_length
+from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
+from trafficcast.bus.kafka import KafkaBus
 from trafficcast.encoding import arrow_rows
+from trafficcast.live.messages import table_messages
 from trafficcast.runtime import Runtime
+from trafficcast.store.base import AlertQuery
 
-router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+log = logging.getLogger(__name__)
+
+# Bodies are small here: a note, or a rule whose scope may list many segments.
+ACTION_BODY_BYTES = 16 * 1024
+RULE_BODY_BYTES = 2 * 1024 * 1024
 
 
-@router.get("", response_model=AlertList, summary="Alerts, newest first")
+class _BoundedBody(APIRoute):
+    """Refuses (413) a body past the route's size before FastAPI reads and parses it all."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        limit = RULE_BODY_BYTES if "/rules/" in self.path else ACTION_BODY_BYTES
+
+        async def bounded(request: Request) -> Response:
+            if request.method in ("POST", "PUT"):
+                declared = content_length(dict(request.scope))
+                if declared is not None and declared > limit:
+                    raise ApiError(413, f"request body of {declared} bytes exceeds {limit} bytes")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ApiError(413, f"request body exceeds {limit} bytes")
+                    chunks.append(chunk)
+                # Starlette's cached body: FastAPI reads this instead of the spent stream.
+                request._body = b"".join(chunks)
+            return await handler(request)
+
+        return bounded
+
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"], route_class=_BoundedBody)
+
+_NAME = r"^[a-z][a-z_]{0,31}$"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    409: {**ERROR_RESPONSES[404], "description": "The alert's state does not allow this"},
+}
+RULE_ID = Path(description="the rule's id; for now the one rule `congestion`", max_length=64)
+ALERT_ID = Path(description="e.g. congestion:<segment_id>:<opened epoch ms>", max_length=512)
+
+
+def _field_error(status: int, errors: list[FieldError], what: str) -> ApiError:
+    summary = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
+    return ApiError(status, f"{what}: {summary}", details=[e.as_dict() for e in errors])
+
+
+def _checked_text(value: str | None, name: str) -> str | None:
+    if value is not None and has_control_characters(value):
+        raise _field_error(
+            422, [FieldError(name, "must not contain control characters")], "invalid request"
+        )
+    return value
+
+
+# list ---------------------------------------------------------------------------
+@router.get(
+    "",
+    response_model=AlertRecords,
+    responses=ERROR_RESPONSES,
+    summary="Alerts, newest first, filtered",
+    description="Every filter is optional and they combine. `state=active` means open or "
+    "acknowledged. `since`/`until` bound opened_at, [since, until); a time without a zone "
+    "is UTC.",
+)
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
-    state: Literal["open", "acknowledged", "resolved"] | None = None,
+    state: Literal["open", "acknowledged", "resolved", "active"] | None = None,
+    severity: Annotated[str | None, Query(pattern=_NAME, description="minor or major")] = None,
+    alert_type: Annotated[str | None, Query(pattern=_NAME, description="e.g. congestion")] = None,
+    segment_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    since: Annotated[datetime | None, Query(description="opened at or after")] = None,
+    until: Annotated[datetime | None, Query(description="opened before")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> JSON:
-    table = await run_in_threadpool(runtime.store.alerts, state, limit)
+    since_ms, until_ms = to_ms(since), to_ms(until)
+    if since_ms is not None and until_ms is not None and until_ms < since_ms:
+        raise _field_error(422, [FieldError("until", "is before since")], "invalid request")
+    query = AlertQuery(
+        states=None if state is None else ACTIVE_STATES if state == ACTIVE else (state,),
+        severity=severity,
+        alert_type=alert_type,
+        segment_id=_checked_text(segment_id, "segment_id"),
+        since_ms=since_ms,
+        until_ms=until_ms,
+        limit=limit,
+    )
+    table = await run_in_threadpool(runtime.store.query_alerts, query)
     return JSON({"alerts": arrow_rows(table)})
+
+
+# rules (before /{alert_id}, whose path would match them) ----------------------------
+def _stored_rule(runtime: Runtime) -> CongestionRuleConfig:
+    text = runtime.store.get_state(state_key(CONGESTION))
+    try:
+        return CongestionRuleConfig.loads(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        # The processors keep the rule they run (alerts/follow.py); so must we show one.
+        log.error("the stored congestion rule is not valid; showing the default: %s", exc)
+        return CongestionRuleConfig()
+
+
+def _known_rule(rule_id: str) -> None:
+    if rule_id not in RULE_IDS:
+        raise ApiError(
+            404,
+            f"no alert rule {rule_id[:64]!r}; rules: {', '.join(RULE_IDS)}",
+            details=[{"field": "rule_id", "reason": "unknown rule"}],
+        )
+
+
+@router.get("/rules", response_model=RuleList, summary="Alert rules")
+async def list_rules(runtime: Runtime = Depends(get_runtime)) -> JSON:
+    rule = await run_in_threadpool(_stored_rule, runtime)
+    return JSON({"rules": [rule.as_json()]})
+
+
+@router.get(
+    "/rules/{rule_id}",
+    response_model=CongestionRuleOut,
+    responses=ERROR_RESPONSES,
+    summary="One alert rule",
+)
+async def get_rule(rule_id: str = RULE_ID, runtime: Runtime = Depends(get_runtime)) -> JSON:
+    _known_rule(rule_id)
+    rule = await run_in_threadpool(_stored_rule, runtime)
+    return JSON(rule.as_json())
+
+
+def _segment_checker(runtime: Runtime) -> Callable[[str], bool]:
+    """Whether a segment id is registered: the catalog, else the store (segments
+    registered by another process since this one loaded its catalog)."""
+    stored: set[str] | None = None
+
+    def known(segment_id: str) -> bool:
+        nonlocal stored
+        if runtime.catalog.index.get(segment_id) is not None:
+            return True
+        if stored is None:
+            stored = set(runtime.store.segments().column("segment_id").to_pylist())
+        return segment_id in stored
+
+    return known
+
+
+@router.put(
+    "/rules/{rule_id}",
+    response_model=CongestionRuleOut,
+    responses=ERROR_RESPONSES,
+    summary="Replace an alert rule",
+    description="Validated, stored, and applied by every running stream processor from "
+    "the next window (alerts already open keep their hysteresis). `enabled: false` stops "
+    "new alerts; open ones still resolve. `scope.segment_ids` limits which segments may "
+    "alert (null: all). `notify` targets are validated and kept, but only `dashboard` "
+    "(the live WebSocket) is delivered for now: webhook and e-mail delivery come with "
+    "the alert engine.",
+)
+async def put_rule(
+    body: CongestionRuleIn,
+    rule_id: str = RULE_ID,
+    runtime: Runtime = Depends(get_runtime),
+) -> JSON:
+    _known_rule(rule_id)
+    errors: list[FieldError] = []
+    if body.rule_id is not None and body.rule_id != rule_id:
+        errors.append(FieldError("rule_id", f"does not match the path ({rule_id})"))
+    if body.alert_type is not None and body.alert_type != CONGESTION:
+        errors.append(FieldError("alert_type", f"the {rule_id} rule raises {CONGESTION} alerts"))
+    rule = CongestionRuleConfig(
+        enabled=body.enabled,
+        open_ratio=body.open_ratio,
+        open_minutes=body.open_minutes,
+        resolve_ratio=body.resolve_ratio,
+        resolve_minutes=body.resolve_minutes,
+        major_ratio=body.major_ratio,
+        segment_ids=None if body.scope.segment_ids is None else tuple(body.scope.segment_ids),
+        notify=tuple(body.notify),
+    )
+
+    def save() -> list[FieldError]:
+        problems = errors + validate(rule, _segment_checker(runtime))
+        if not problems:
+            runtime.store.set_state(state_key(rule_id), rule.dumps())
+        return problems
+
+    problems = await run_in_threadpool(save)
+    if problems:
+        raise _field_error(422, problems, "invalid rule")
+    runtime.processor.alert_rules.invalidate()
+    return JSON(rule.as_json())
+
+
+# one alert ----------------------------------------------------------------------------
+def _one(table: pa.Table, alert_id: str) -> dict[str, Any]:
+    if table.num_rows == 0:
+        raise ApiError(
+            404,
+            f"no alert {alert_id[:200]!r}",
+            details=[{"field": "alert_id", "reason": "unknown alert"}],
+        )
+    return arrow_rows(table)[0]
+
+
+def _push(runtime: Runtime, table: pa.Table) -> None:
+    """Tell every dashboard: through Kafka to every API process when there are several,
+    else straight to this process's subscribers."""
+    # Alerts without a segment (system alerts, later) go to dashboards subscribed to all.
+    keyed = table.set_column(
+        table.schema.get_field_index("segment_id"),
+        "segment_id",
+        pc.fill_null(table.column("segment_id"), ""),
+    )
+    messages = table_messages("alert", keyed)
+    if runtime.role == "api" and isinstance(runtime.bus, KafkaBus):
+        runtime.bus.publish_messages("alert", messages)
+    else:
+        runtime.hub.publish_threadsafe(messages)
+
+
+async def _act(
+    runtime: Runtime, alert_id: str, action: Literal["acknowledge", "resolve"], note: str | None
+) -> JSON:
+    if has_control_characters(alert_id):
+        _one(pa.table({}), alert_id)  # no such id can exist
+    state = "acknowledged" if action == "acknowledge" else "resolved"
+    now = int(time.time() * 1000)
+    update = await run_in_threadpool(runtime.store.update_alert, alert_id, state, note, now)
+    row = _one(update.row, alert_id)
+    if not update.changed:
+        try:
+            check_transition(row["state"], action)
+        except TransitionRefused as exc:
+            raise ApiError(
+                409,
+                f"alert {alert_id[:200]!r}: {exc}",
+                details=[{"field": "state", "reason": f"the alert is {row['state']}"}],
+            ) from exc
+    _push(runtime, update.row)
+    return JSON(row)
+
+
+@router.get(
+    "/{alert_id:path}",
+    response_model=AlertRecord,
+    responses=ERROR_RESPONSES,
+    summary="One alert",
+)
+async def get_alert(alert_id: str = ALERT_ID, runtime: Runtime = Depends(get_runtime)) -> JSON:
+    if has_control_characters(alert_id):
+        _one(pa.table({}), alert_id)
+    return JSON(_one(await run_in_threadpool(runtime.store.alert, alert_id), alert_id))
+
+
+@router.post(
+    "/{alert_id:path}/acknowledge",
+    response_model=AlertRecord,
+    responses=_ERRORS,
+    summary="Acknowledge an alert (open or acknowledged)",
+    description="Records acknowledged_at (the first time) and the note if given; "
+    "acknowledged_by stays null until users exist. 409 if the alert is resolved.",
+)
+async def acknowledge(
+    alert_id: str = ALERT_ID,
+    body: Annotated[AlertAction | None, Body()] = None,
+    runtime: Runtime = Depends(get_runtime),
+) -> JSON:
+    return await _act(runtime, alert_id, "acknowledge", None if body is None else body.note)
+
+
+@router.post(
+    "/{alert_id:path}/resolve",
+    response_model=AlertRecord,
+    responses=_ERRORS,
+    summary="Resolve an alert by hand",
+    description="The processor will not reopen it for the same congestion, nor overwrite "
+    "this resolution when the traffic recovers. 409 if already resolved.",
+)
+async def resolve(
+    alert_id: str = ALERT_ID,
+    body: Annotated[AlertAction | None, Body()] = None,
+    runtime: Runtime = Depends(get_runtime),
+) -> JSON:
+    return await _act(runtime, alert_id, "resolve", None if body is None else body.note)

@@ -33,6 +33,9 @@ async def summary(
     segment_ids: Annotated[
         list[str] | None, Query(description="repeat or comma-separate", max_length=10_000)
     ] = None,
+    by_segment: Annotated[
+        bool, Query(description="false: the totals only (by_segment is empty)")
+    ] = True,
 ) -> JSON:
     start, end = to_ms(start_date), to_ms(end_date)
     if start is not None and end is not None and end < start:
@@ -48,9 +51,7 @@ async def summary(
             "segment_ids: an id is longer than 128 characters",
             details=[{"field": "segment_ids", "reason": "id too long"}],
         )
-    totals, by_segment = await run_in_threadpool(
-        runtime.store.summary, SummaryQuery(start, end, ids)
-    )
+    totals, segments = await run_in_threadpool(runtime.store.summary, SummaryQuery(start, end, ids))
     return JSON(
         {
             "summary": {
@@ -60,7 +61,7 @@ async def summary(
                 "congestion_hours": float(totals["congestion_hours"] or 0.0),
                 "incident_count": int(totals["incident_count"]),
             },
-            "by_segment": arrow_rows(by_segment),
+            "by_segment": arrow_rows(segments) if by_segment else [],
             "start_date": None if start is None else iso(start),
             "end_date": None if end is None else iso(end),
         }

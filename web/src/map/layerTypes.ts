@@ -1,0 +1,54 @@
+// Shapes of the map's layer endpoints (src/trafficcast/api/traffic_layers_models.py)
+// and of alerts as the map uses them.
+
+export interface ForecastLayerRow {
+  segment_id: string;
+  issued_at: string;
+  target_time: string;
+  predicted_speed: number | null;
+  speed_lower: number | null;
+  speed_upper: number | null;
+  confidence: number | null;
+  model_version: string;
+}
+
+export interface ForecastLayerResponse {
+  horizon_minutes: number;
+  segments: ForecastLayerRow[];
+}
+
+export interface HistoryLayerRow {
+  segment_id: string;
+  mean_speed: number | null;
+  volume: number | null;
+  occupancy: number | null;
+  level_of_service: string | null;
+}
+
+export interface HistoryLayerResponse {
+  at: string | null;
+  window_start: string | null;
+  window_end: string | null;
+  earliest: string | null;
+  latest: string | null;
+  segments: HistoryLayerRow[];
+}
+
+export interface DashboardConfigResponse {
+  map: { tiles_url: string | null; attribution: string | null };
+}
+
+export interface AlertRow {
+  alert_id: string;
+  alert_type: string;
+  severity: string;
+  segment_id: string | null;
+  state: string;
+  opened_at: string;
+  resolved_at: string | null;
+  message: string | null;
+}
+
+export interface AlertsResponse {
+  alerts: AlertRow[];
+}

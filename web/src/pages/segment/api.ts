@@ -1,0 +1,86 @@
+// The segment page's API calls and the shapes it reads.
+import { getJson } from '../../api';
+import type { HistoryResponse, PredictionsResponse, Segment } from '../../types';
+import type { AccuracyResponse, AlertListResponse, AnalyticsSummary } from '../overview/api';
+
+export interface SegmentDetailResponse extends Segment {
+  upstream: string[];
+  downstream: string[];
+}
+
+/** A stored forecast of one horizon (GET /api/segments/{id}/forecasts). */
+export interface PastForecast {
+  issued_at: string;
+  target_time: string;
+  predicted_speed: number | null;
+  speed_lower: number | null;
+  speed_upper: number | null;
+  predicted_volume: number | null;
+  volume_lower: number | null;
+  volume_upper: number | null;
+  model_version: string;
+}
+
+export interface PastForecastsResponse {
+  segment_id: string;
+  horizon_minutes: number;
+  start_time: string;
+  end_time: string;
+  forecasts: PastForecast[];
+}
+
+const path = (segmentId: string) => `/api/segments/${encodeURIComponent(segmentId)}`;
+
+export function fetchSegmentDetail(segmentId: string, signal?: AbortSignal): Promise<SegmentDetailResponse> {
+  return getJson<SegmentDetailResponse>(path(segmentId), signal);
+}
+
+export function fetchWindows(segmentId: string, limit: number, signal?: AbortSignal): Promise<HistoryResponse> {
+  const query = new URLSearchParams({ window_minutes: '5', limit: String(limit) });
+  return getJson<HistoryResponse>(`${path(segmentId)}/history?${query}`, signal);
+}
+
+export function fetchPastForecasts(
+  segmentId: string,
+  horizonMinutes: number,
+  startMs: number,
+  endMs: number,
+  signal?: AbortSignal,
+): Promise<PastForecastsResponse> {
+  const query = new URLSearchParams({
+    horizon_minutes: String(horizonMinutes),
+    start_time: new Date(startMs).toISOString(),
+    end_time: new Date(endMs).toISOString(),
+  });
+  return getJson<PastForecastsResponse>(`${path(segmentId)}/forecasts?${query}`, signal);
+}
+
+export function fetchLatestForecast(segmentId: string, signal?: AbortSignal): Promise<PredictionsResponse> {
+  const query = new URLSearchParams({ segment_id: segmentId });
+  return getJson<PredictionsResponse>(`/api/predictions/latest?${query}`, signal);
+}
+
+/** Alerts newest first; `segment_id` narrows them on servers that support it (filtered here too). */
+export function fetchSegmentAlerts(segmentId: string, limit: number, signal?: AbortSignal): Promise<AlertListResponse> {
+  const query = new URLSearchParams({ segment_id: segmentId, limit: String(limit) });
+  return getJson<AlertListResponse>(`/api/alerts?${query}`, signal);
+}
+
+export function fetchSegmentSummary(
+  segmentId: string,
+  startMs: number,
+  endMs: number,
+  signal?: AbortSignal,
+): Promise<AnalyticsSummary> {
+  const query = new URLSearchParams({
+    segment_ids: segmentId,
+    start_date: new Date(startMs).toISOString(),
+    end_date: new Date(endMs).toISOString(),
+  });
+  return getJson<AnalyticsSummary>(`/api/analytics/summary?${query}`, signal);
+}
+
+export function fetchSegmentAccuracy(segmentId: string, signal?: AbortSignal): Promise<AccuracyResponse> {
+  const query = new URLSearchParams({ segment_id: segmentId });
+  return getJson<AccuracyResponse>(`/api/predictions/accuracy?${query}`, signal);
+}
