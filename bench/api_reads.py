@@ -363,7 +363,9 @@ def main() -> int:
 
         urls = {
             "GET /api/predictions/latest": "/api/predictions/latest",
-            f"GET /api/traffic/events?segment_id={segment}": f"/api/traffic/events?segment_id={segment}",
+            f"GET /api/traffic/events?segment_id={segment}": (
+                f"/api/traffic/events?segment_id={segment}"
+            ),
         }
         routes: dict[str, str] = {}
         import httpx

@@ -54,6 +54,24 @@ export async function waitFor(page, predicate, arg, message, timeout = TIMEOUT_M
 }
 
 /**
+ * Retries `check` (async; resolves to null when satisfied, else the reason it is not)
+ * until it passes or `timeout` ms have gone, then fails with `what` and the last reason.
+ * The server keeps running live, so page and API are compared until they agree.
+ * `onRetry` runs before each new try (e.g. a refresh).
+ */
+export async function eventually(what, check, timeout = 20_000, { interval = 500, onRetry } = {}) {
+  const deadline = Date.now() + timeout;
+  let reason = null;
+  do {
+    reason = await check();
+    if (reason === null) return;
+    if (onRetry) await onRetry();
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  } while (Date.now() < deadline);
+  fail(`${what}: ${reason}`);
+}
+
+/**
  * Runs one page check. `steps({ page, context, baseUrl, artifactDir, screenshot, problems })`
  * does the page's work; `screenshot(name)` writes <artifactDir>/<name>.png.
  * Problems the page itself expects (e.g. a 409 it provokes) can be removed from `problems`.

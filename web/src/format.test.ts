@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { formatDateTimeUtc, formatSpeed, formatTimeUtc, toEpochSeconds } from './format';
+import { formatDateTimeUtc, formatSpeed, formatSpeedRange, formatTimeUtc, toEpochSeconds } from './format';
 
 describe('format', () => {
   it('formats speeds', () => {
     expect(formatSpeed(58.6)).toBe('59 mph');
     expect(formatSpeed(null)).toBe('—');
     expect(formatSpeed(Number.NaN)).toBe('—');
+  });
+
+  it('formats speed bands', () => {
+    expect(formatSpeedRange(40.4, 52.6)).toBe('40–53 mph');
+    expect(formatSpeedRange(50, 60, 'kmh')).toBe('80–97 km/h');
+    expect(formatSpeedRange(null, 60)).toBe('—');
+    expect(formatSpeedRange(40, undefined)).toBe('—');
   });
 
   it('formats times in UTC whatever the offset given', () => {

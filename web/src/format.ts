@@ -21,6 +21,11 @@ export function formatSpeed(speed: number | null | undefined, unit: SpeedUnit = 
     : `${Math.round(convertSpeed(speed, unit))} ${speedUnitLabel(unit)}`;
 }
 
+/** "40–52 mph", a forecast's 80 % band; "—" when either end is missing. */
+export function formatSpeedRange(lower: number | null | undefined, upper: number | null | undefined, unit: SpeedUnit = 'mph'): string {
+  return lower == null || upper == null ? '—' : `${Math.round(convertSpeed(lower, unit))}–${formatSpeed(upper, unit)}`;
+}
+
 function parse(iso: string | null | undefined): Date | null {
   if (!iso) return null;
   const date = new Date(iso);

@@ -85,6 +85,126 @@ export interface PredictionBatch {
   forecasts: Prediction[];
 }
 
+// ---- alerts (/api/alerts) --------------------------------------------------------
+
+export type AlertState = 'open' | 'acknowledged' | 'resolved';
+
+/** One stored alert, as the list, the actions and live `alert` messages carry it. */
+export interface AlertRecord {
+  alert_id: string;
+  alert_type: string;
+  severity: string;
+  segment_id: string | null;
+  state: AlertState | string;
+  opened_at: string;
+  resolved_at: string | null;
+  message: string | null;
+  acknowledged_at: string | null;
+  /** Null until users and login exist. */
+  acknowledged_by: string | null;
+  note: string | null;
+  updated_at: string;
+}
+
+export interface AlertListResponse {
+  alerts: AlertRecord[];
+}
+
+// ---- forecast accuracy (/api/predictions/accuracy) -------------------------------
+
+export interface AccuracyBucket {
+  bucket_start: string;
+  model_version: string;
+  horizon_minutes: number;
+  n: number;
+  speed_mae: number | null;
+  speed_rmse: number | null;
+  speed_mape: number | null;
+  speed_bias: number | null;
+  speed_coverage: number | null;
+  volume_mae: number | null;
+}
+
+export interface HorizonAccuracy {
+  horizon_minutes: number;
+  n: number;
+  speed_mae: number | null;
+  speed_rmse: number | null;
+  speed_mape: number | null;
+  speed_coverage: number | null;
+  recent_mae: number | null;
+  trend: number | null;
+}
+
+export interface AccuracyResponse {
+  start_time: string;
+  end_time: string;
+  bucket_minutes: number;
+  buckets: AccuracyBucket[];
+  by_horizon: HorizonAccuracy[];
+}
+
+// ---- health and system stats (/health, /api/system/stats) ------------------------
+
+export interface HealthCheck {
+  status: string;
+  [detail: string]: unknown;
+}
+
+export interface HealthResponse {
+  status: string;
+  timestamp: string;
+  version: string;
+  checks: Record<string, HealthCheck>;
+}
+
+export interface ThroughputPoint {
+  time: string;
+  events_per_second: number;
+}
+
+export interface SystemStats {
+  timestamp: string;
+  /** "all", "api" or "processor": pipeline counters are null on an API-only process. */
+  role: string;
+  uptime_seconds: number;
+  events_per_second: number;
+  events_total: number;
+  late_events_total: number | null;
+  windows_total: number | null;
+  predictions_total: number | null;
+  alerts_open: number;
+  websocket_clients: number;
+  history: ThroughputPoint[];
+}
+
+// ---- analytics summary (/api/analytics/summary) ----------------------------------
+
+export interface SummaryTotals {
+  total_events: number;
+  avg_speed: number | null;
+  avg_volume: number | null;
+  congestion_hours: number;
+  incident_count: number;
+}
+
+export interface SegmentSummary {
+  segment_id: string;
+  avg_speed: number | null;
+  avg_volume: number | null;
+  total_events: number;
+  congestion_hours: number;
+  traffic_score: number | null;
+  incidents: number;
+}
+
+export interface AnalyticsSummary {
+  summary: SummaryTotals;
+  by_segment: SegmentSummary[];
+  start_date: string | null;
+  end_date: string | null;
+}
+
 export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown };
   request_id?: string;

@@ -22,7 +22,7 @@ async def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) past `limit` bytes without reading it all."""
     declared = content_length(dict(request.scope))
     if declared is not None and declared > limit:
@@ -34,7 +34,12 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise ApiError(413, f"request body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """A non-empty request body of at most `limit` bytes."""
+    body = await read_limited(request, limit)
     if not body.strip():
         raise ApiError(
             400, "request body is empty; send JSON", details=[{"field": "body", "reason": "empty"}]

@@ -11,23 +11,11 @@
 // window's end (within the allowed clock skew), which closes the window; with the
 // rule set to open after one window for those two segments only, the stream
 // processor raises real alerts. The rule is restored at the end, whatever happens.
-import { api, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
+import { api, eventually, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
 
 const MIN = 60_000;
 const WINDOW_MS = 5 * MIN;
-const SETTLE_MS = 20_000;
 const RULE_PATH = '/api/alerts/rules/congestion';
-
-async function eventually(what, check, timeout = SETTLE_MS) {
-  const deadline = Date.now() + timeout;
-  let reason = null;
-  do {
-    reason = await check();
-    if (reason === null) return;
-    await new Promise((resolve) => setTimeout(resolve, 400));
-  } while (Date.now() < deadline);
-  fail(`${what}: ${reason}`);
-}
 
 const json = (method, body) => ({
   method,

@@ -12,24 +12,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { api, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
+import { api, eventually, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
 
 const SETTLE_MS = 40_000;
 const KMH_PER_MPH = 1.609344;
 const TOP_N = 15;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-async function eventually(what, check, onRetry, timeout = SETTLE_MS) {
-  const deadline = Date.now() + timeout;
-  let reason = null;
-  do {
-    reason = await check();
-    if (reason === null) return;
-    if (onRetry) await onRetry();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  } while (Date.now() < deadline);
-  fail(`${what}: ${reason}`);
-}
+/** Page and API compared until they agree, refreshing the page between tries. */
+const agreeing = (page, what, check, timeout = SETTLE_MS) =>
+  eventually(what, check, timeout, { interval: 1000, onRetry: () => refresh(page) });
 
 const section = (page, id) => page.locator(`[data-testid="${id}-section"]`);
 
@@ -94,7 +86,8 @@ function compareSummary(rows, body, unit) {
 async function checkSummary(page, baseUrl, period, unit = 'mph', want = {}) {
   await ready(page, 'trend', { period, ...want });
   let body = null;
-  await eventually(
+  await agreeing(
+    page,
     `${period} summary table vs /api/analytics/trend`,
     async () => {
       const start = await section(page, 'trend').getAttribute('data-start');
@@ -105,7 +98,6 @@ async function checkSummary(page, baseUrl, period, unit = 'mph', want = {}) {
       if (!rows) return 'no summary table';
       return compareSummary(rows, body, unit);
     },
-    () => refresh(page),
   );
   if (!body.buckets.some((b) => b.total_events > 0)) fail(`the ${period} summary shows no traffic at all`);
   return body;
@@ -129,7 +121,8 @@ function rankOrder(bySegment, key, direction) {
 async function checkRanking(page, baseUrl, key, direction) {
   await ready(page, 'ranking', { sort: `${key}:${direction}` });
   let body = null;
-  await eventually(
+  await agreeing(
+    page,
     `ranking by ${key} ${direction} vs /api/analytics/summary`,
     async () => {
       const source = await section(page, 'ranking').getAttribute('data-source');
@@ -149,7 +142,6 @@ async function checkRanking(page, baseUrl, key, direction) {
       if (count(r.incidents) !== top.incidents) return `top incidents ${r.incidents}, API ${top.incidents}`;
       return null;
     },
-    () => refresh(page),
   );
   return body;
 }
@@ -158,7 +150,8 @@ async function checkRanking(page, baseUrl, key, direction) {
 
 async function checkAccuracy(page, baseUrl) {
   await ready(page, 'accuracy');
-  await eventually(
+  await agreeing(
+    page,
     'accuracy table vs /api/predictions/accuracy',
     async () => {
       const source = await section(page, 'accuracy').getAttribute('data-source');
@@ -180,7 +173,6 @@ async function checkAccuracy(page, baseUrl) {
       }
       return null;
     },
-    () => refresh(page),
     90_000, // the first forecasts are scored a horizon after they are made
   );
 }

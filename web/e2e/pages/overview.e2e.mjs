@@ -5,23 +5,10 @@
 //
 // The server keeps running live while the page and this script read it, so each
 // comparison is retried until page and API agree (or the timeout says they never do).
-import { api, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
+import { api, eventually, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
 
 const SLOW_BELOW_MPH = 30; // the default band limit (preferences untouched in this context)
 const KMH_PER_MPH = 1.609344;
-const SETTLE_MS = 20_000;
-
-/** Retries `check` (which returns null when satisfied, else a reason) until it passes. */
-async function eventually(what, check, timeout = SETTLE_MS) {
-  const deadline = Date.now() + timeout;
-  let reason = null;
-  do {
-    reason = await check();
-    if (reason === null) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  } while (Date.now() < deadline);
-  fail(`${what}: ${reason}`);
-}
 
 const attr = (page, testId, name) =>
   page.locator(`[data-testid="${testId}"]`).first().getAttribute(name, { timeout: 5_000 });

@@ -4,22 +4,10 @@
 // range selectors, neighbour links and the not-found state.
 //
 //   node e2e/pages/segment.e2e.mjs <baseUrl> <artifactDir>
-import { api, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
+import { api, eventually, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
 
 const MISSING_ID = 'no-such-segment-e2e';
-const SETTLE_MS = 20_000;
 const COLORS = { observed: [0x4e, 0xa8, 0xff], past: [0xff, 0xb8, 0x6b], fan: [0xc0, 0x84, 0xfc] };
-
-async function eventually(what, check, timeout = SETTLE_MS) {
-  const deadline = Date.now() + timeout;
-  let reason = null;
-  do {
-    reason = await check();
-    if (reason === null) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  } while (Date.now() < deadline);
-  fail(`${what}: ${reason}`);
-}
 
 /** A segment with neighbours both ways, preferring one that has alerts to show. */
 async function pickSegment(baseUrl) {

@@ -4,22 +4,10 @@
 // field; the header's band counts follow the limits as /api/traffic/current says.
 //
 //   node e2e/pages/settings.e2e.mjs <baseUrl> <artifactDir>
-import { api, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
+import { api, eventually, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
 
 const KMH_PER_MPH = 1.609344;
-const SETTLE_MS = 20_000;
 const BANDS = ['fast', 'moderate', 'slow', 'nodata'];
-
-async function eventually(what, check, timeout = SETTLE_MS) {
-  const deadline = Date.now() + timeout;
-  let reason = null;
-  do {
-    reason = await check();
-    if (reason === null) return;
-    await new Promise((resolve) => setTimeout(resolve, 400));
-  } while (Date.now() < deadline);
-  fail(`${what}: ${reason}`);
-}
 
 const fastTitle = (page) => page.locator('.band-counts li[data-band="fast"]').getAttribute('title');
 

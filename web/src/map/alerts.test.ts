@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { activeAlerts, alertFeatures, alertFromMessage, alertsBySegment, mergeAlert, severityOf } from './alerts';
-import type { AlertRow } from './layerTypes';
+import type { AlertRecord } from '../types';
 
-function alert(id: string, segment: string | null, severity: string, state = 'open', opened = '2026-01-05T08:00:00Z'): AlertRow {
+function alert(id: string, segment: string | null, severity: string, state = 'open', opened = '2026-01-05T08:00:00Z'): AlertRecord {
   return {
     alert_id: id,
     alert_type: 'congestion',
@@ -12,6 +12,10 @@ function alert(id: string, segment: string | null, severity: string, state = 'op
     opened_at: opened,
     resolved_at: null,
     message: `${id} message`,
+    acknowledged_at: null,
+    acknowledged_by: null,
+    note: null,
+    updated_at: opened,
   };
 }
 

@@ -1,8 +1,7 @@
 // Active alerts as the map shows them: one icon per segment with an open or
 // acknowledged alert, in the colour of its worst severity.
 import type { FeatureCollection, Point } from 'geojson';
-import type { LngLat } from '../types';
-import type { AlertRow } from './layerTypes';
+import type { AlertRecord, LngLat } from '../types';
 
 export const ACTIVE_STATES: ReadonlySet<string> = new Set(['open', 'acknowledged']);
 
@@ -26,17 +25,17 @@ export function severityOf(text: string | null | undefined): Severity {
   return 'info';
 }
 
-export type ActiveAlerts = ReadonlyMap<string, AlertRow>;
+export type ActiveAlerts = ReadonlyMap<string, AlertRecord>;
 
 /** The active ones among `rows`, by alert_id (the API's list may mix states). */
-export function activeAlerts(rows: readonly AlertRow[]): Map<string, AlertRow> {
-  const out = new Map<string, AlertRow>();
+export function activeAlerts(rows: readonly AlertRecord[]): Map<string, AlertRecord> {
+  const out = new Map<string, AlertRecord>();
   for (const row of rows) if (ACTIVE_STATES.has(row.state) && row.alert_id) out.set(row.alert_id, row);
   return out;
 }
 
 /** `alerts` after one live alert message: added or updated while active, removed once resolved. */
-export function mergeAlert(alerts: ActiveAlerts, row: AlertRow): Map<string, AlertRow> {
+export function mergeAlert(alerts: ActiveAlerts, row: AlertRecord): Map<string, AlertRecord> {
   const out = new Map(alerts);
   if (ACTIVE_STATES.has(row.state)) out.set(row.alert_id, row);
   else out.delete(row.alert_id);
@@ -44,7 +43,7 @@ export function mergeAlert(alerts: ActiveAlerts, row: AlertRow): Map<string, Ale
 }
 
 /** A live message's data as an alert row, or null when it is not one. */
-export function alertFromMessage(segmentId: string, data: Record<string, unknown>): AlertRow | null {
+export function alertFromMessage(segmentId: string, data: Record<string, unknown>): AlertRecord | null {
   const { alert_id: id, state, severity, alert_type: type } = data;
   if (typeof id !== 'string' || typeof state !== 'string') return null;
   return {
@@ -56,6 +55,10 @@ export function alertFromMessage(segmentId: string, data: Record<string, unknown
     opened_at: typeof data.opened_at === 'string' ? data.opened_at : '',
     resolved_at: typeof data.resolved_at === 'string' ? data.resolved_at : null,
     message: typeof data.message === 'string' ? data.message : null,
+    acknowledged_at: typeof data.acknowledged_at === 'string' ? data.acknowledged_at : null,
+    acknowledged_by: typeof data.acknowledged_by === 'string' ? data.acknowledged_by : null,
+    note: typeof data.note === 'string' ? data.note : null,
+    updated_at: typeof data.updated_at === 'string' ? data.updated_at : '',
   };
 }
 
@@ -63,7 +66,7 @@ export interface SegmentAlerts {
   severity: Severity;
   count: number;
   /** The worst alert (newest among equals), for the tooltip. */
-  top: AlertRow;
+  top: AlertRecord;
 }
 
 export function alertsBySegment(alerts: ActiveAlerts): Map<string, SegmentAlerts> {

@@ -1,5 +1,5 @@
-// Shapes of the map's layer endpoints (src/trafficcast/api/traffic_layers_models.py)
-// and of alerts as the map uses them.
+// Shapes of the map's layer endpoints (src/trafficcast/api/traffic_layers_models.py);
+// alerts are the shared AlertRecord (../types).
 
 export interface ForecastLayerRow {
   segment_id: string;
@@ -36,19 +36,4 @@ export interface HistoryLayerResponse {
 
 export interface DashboardConfigResponse {
   map: { tiles_url: string | null; attribution: string | null };
-}
-
-export interface AlertRow {
-  alert_id: string;
-  alert_type: string;
-  severity: string;
-  segment_id: string | null;
-  state: string;
-  opened_at: string;
-  resolved_at: string | null;
-  message: string | null;
-}
-
-export interface AlertsResponse {
-  alerts: AlertRow[];
 }

@@ -3,11 +3,12 @@ import './panel.css';
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { Link } from 'react-router';
 import { BAND_COLORS, bandLabels, speedBand } from '../bands';
-import { convertSpeed, formatDateTimeUtc, formatSpeed, formatTimeUtc, speedUnitLabel } from '../format';
+import { convertSpeed, formatDateTimeUtc, formatSpeed, formatSpeedRange, formatTimeUtc, speedUnitLabel } from '../format';
 import { usePreferences } from '../preferences';
 import type { LiveStore } from '../liveStore';
 import type { Segment } from '../types';
 import { buildSpeedChartData } from './chartData';
+import { FactList } from './FactList';
 import { SpeedChart } from './SpeedChart';
 import { useSegmentDetail } from './useSegmentDetail';
 
@@ -68,7 +69,7 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
       <section className="panel-now">
         <div className="now-speed" style={{ color: BAND_COLORS[band] }}>
           {reading?.speed != null && Number.isFinite(reading.speed) ? Math.round(convertSpeed(reading.speed, unit)) : '—'}
-          <span className="now-unit">{speedUnitLabel(unit)}</span>
+          <span className="figure-unit">{speedUnitLabel(unit)}</span>
         </div>
         <div className="now-meta">
           <span className="band-pill" style={{ borderColor: BAND_COLORS[band], color: BAND_COLORS[band] }}>
@@ -79,28 +80,16 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
         </div>
       </section>
 
-      <dl className="facts">
-        <div>
-          <dt>Free flow</dt>
-          <dd>{formatSpeed(segment.free_flow_speed, unit)}</dd>
-        </div>
-        <div>
-          <dt>Lanes</dt>
-          <dd>{segment.lanes ?? '—'}</dd>
-        </div>
-        <div>
-          <dt>Length</dt>
-          <dd>{formatNumber(segment.length_miles, ' mi', 2)}</dd>
-        </div>
-        <div>
-          <dt>Volume</dt>
-          <dd>{formatNumber(reading?.volume, '')}</dd>
-        </div>
-        <div>
-          <dt>Occupancy</dt>
-          <dd>{formatNumber(reading?.occupancy, ' %', 1)}</dd>
-        </div>
-      </dl>
+      <FactList
+        className="facts"
+        facts={[
+          ['Free flow', formatSpeed(segment.free_flow_speed, unit)],
+          ['Lanes', segment.lanes ?? '—'],
+          ['Length', formatNumber(segment.length_miles, ' mi', 2)],
+          ['Volume', formatNumber(reading?.volume, '')],
+          ['Occupancy', formatNumber(reading?.occupancy, ' %', 1)],
+        ]}
+      />
 
       <section className="panel-section">
         <h3>5-minute mean speed, last {HISTORY_HOURS} h, and forecast</h3>
@@ -135,11 +124,7 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
                   <td style={{ color: BAND_COLORS[speedBand(p.predicted_speed, prefs)] }}>
                     {formatSpeed(p.predicted_speed, unit)}
                   </td>
-                  <td>
-                    {p.speed_lower != null && p.speed_upper != null
-                      ? `${Math.round(convertSpeed(p.speed_lower, unit))}–${Math.round(convertSpeed(p.speed_upper, unit))} ${speedUnitLabel(unit)}`
-                      : '—'}
-                  </td>
+                  <td>{formatSpeedRange(p.speed_lower, p.speed_upper, unit)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,7 +1,7 @@
 // Loads a segment's recent windows and latest forecast, then keeps them current
 // from the WebSocket while the panel is open.
 import { useEffect, useState } from 'react';
-import { ApiError, fetchHistory, fetchLatestPredictions } from '../api';
+import { ApiError, describeError, fetchHistory, fetchLatestPredictions, isAbort } from '../api';
 import type { LiveStore } from '../liveStore';
 import type { Prediction, TrafficWindow } from '../types';
 import { DETAIL_WINDOW_LIMIT, DETAIL_WINDOW_MINUTES, latestForecasts, mergePredictionBatch, mergeWindow } from './detail';
@@ -15,15 +15,6 @@ export interface SegmentDetail {
 }
 
 const EMPTY: SegmentDetail = { windows: [], forecasts: [], loading: true, historyError: null, forecastError: null };
-
-function describe(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'AbortError';
-}
 
 export function useSegmentDetail(segmentId: string, store: LiveStore): SegmentDetail {
   const [detail, setDetail] = useState<SegmentDetail>(EMPTY);
@@ -58,7 +49,7 @@ export function useSegmentDetail(segmentId: string, store: LiveStore): SegmentDe
           ),
         })),
       (error: unknown) => {
-        if (!isAbort(error)) setDetail((d) => ({ ...d, loading: false, historyError: describe(error) }));
+        if (!isAbort(error)) setDetail((d) => ({ ...d, loading: false, historyError: describeError(error) }));
       },
     );
 
@@ -67,7 +58,7 @@ export function useSegmentDetail(segmentId: string, store: LiveStore): SegmentDe
       (error: unknown) => {
         if (isAbort(error)) return;
         // 404 just means no forecast was issued yet for this segment.
-        const message = error instanceof ApiError && error.status === 404 ? null : describe(error);
+        const message = error instanceof ApiError && error.status === 404 ? null : describeError(error);
         setDetail((d) => ({ ...d, forecastError: message }));
       },
     );

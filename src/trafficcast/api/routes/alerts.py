@@ -40,9 +40,8 @@ from trafficcast.api.alerts_models import (
     RuleList,
     has_control_characters,
 )
-from trafficcast.api.deps import get_runtime, to_ms
+from trafficcast.api.deps import get_runtime, read_limited, to_ms
 from trafficcast.api.errors import ApiError
-from trafficcast.api.middleware import content_length
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
 from trafficcast.bus.kafka import KafkaBus
@@ -67,18 +66,8 @@ class _BoundedBody(APIRoute):
 
         async def bounded(request: Request) -> Response:
             if request.method in ("POST", "PUT"):
-                declared = content_length(dict(request.scope))
-                if declared is not None and declared > limit:
-                    raise ApiError(413, f"request body of {declared} bytes exceeds {limit} bytes")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
-                        raise ApiError(413, f"request body exceeds {limit} bytes")
-                    chunks.append(chunk)
                 # Starlette's cached body: FastAPI reads this instead of the spent stream.
-                request._body = b"".join(chunks)
+                request._body = await read_limited(request, limit)
             return await handler(request)
 
         return bounded

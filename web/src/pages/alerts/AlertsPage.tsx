@@ -4,7 +4,9 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type
 import { Link } from 'react-router';
 import { formatDateTimeUtc } from '../../format';
 import { useLive, useLiveMessages, useReconnect } from '../../live/LiveProvider';
-import { actOnAlert, AlertsApiError, fetchAlerts, type AlertRecord } from './api';
+import { ApiError, describeError, fetchAlerts } from '../../api';
+import type { AlertRecord } from '../../types';
+import { actOnAlert } from './api';
 import {
   ACTIVE_QUERY,
   ALERT_TYPES,
@@ -26,10 +28,6 @@ import { RuleEditor } from './RuleEditor';
 import './alerts.css';
 
 type Action = 'acknowledge' | 'resolve';
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Re-renders every `ms` so ages stay current. */
 function useNow(ms: number): number {
@@ -93,7 +91,7 @@ function useActiveAlerts(onChange: (alert: AlertRecord) => void) {
       },
       (error: unknown) => {
         pending.current = null;
-        if (!controller.signal.aborted) setState((s) => ({ ...s, error: message(error) }));
+        if (!controller.signal.aborted) setState((s) => ({ ...s, error: describeError(error) }));
       },
     );
     return () => controller.abort();
@@ -110,10 +108,10 @@ function useActiveAlerts(onChange: (alert: AlertRecord) => void) {
         // Undo the optimistic change; the list is refetched to show what really holds.
         apply(before, true);
         reload();
-        if (error instanceof AlertsApiError && error.status === 409) {
+        if (error instanceof ApiError && error.status === 409) {
           return 'Someone resolved this alert already.';
         }
-        return `Not done: ${message(error)}`;
+        return `Not done: ${describeError(error)}`;
       }
     },
     [apply, reload],
@@ -121,13 +119,29 @@ function useActiveAlerts(onChange: (alert: AlertRecord) => void) {
   return { ...state, act, reload };
 }
 
+/** "2026-01-05 08:00": the column header says UTC. */
+function shortUtc(iso: string): string {
+  return formatDateTimeUtc(iso).replace(' UTC', '');
+}
+
+/** The message and operator note of an alert, and what the row adds below them. */
+function DetailsCell({ alert, children }: { alert: AlertRecord; children?: ReactNode }) {
+  return (
+    <td className="alerts-details">
+      {alert.message}
+      {alert.note && <span className="alerts-note">Note: {alert.note}</span>}
+      {children}
+    </td>
+  );
+}
+
 function SeverityBadge({ severity }: { severity: string }) {
-  return <span className={`alerts-badge alerts-severity-${severity}`}>{severity}</span>;
+  return <span className={`pill alerts-badge alerts-severity-${severity}`}>{severity}</span>;
 }
 
 function StateBadge({ state }: { state: string }) {
   return (
-    <span className={`alerts-badge alerts-state-${state}`} data-testid="alert-state">
+    <span className={`pill alerts-badge alerts-state-${state}`} data-testid="alert-state">
       {state}
     </span>
   );
@@ -180,7 +194,7 @@ function ActionForm({
           placeholder={action === 'acknowledge' ? 'e.g. crew on the way' : 'e.g. cleared, lanes open'}
         />
       </label>
-      <button type="submit" className="alerts-confirm">
+      <button type="submit" className="button-primary">
         {verb}
       </button>
       <button type="button" onClick={onClose}>
@@ -204,9 +218,9 @@ function ActiveAlerts({
   const counts = useMemo(() => countBySeverity(alerts ?? []), [alerts]);
 
   return (
-    <section className="alerts-card" aria-labelledby="alerts-active-heading" data-testid="active-alerts">
-      <header className="alerts-card-header">
-        <h2 id="alerts-active-heading">Active alerts</h2>
+    <section className="card card-stack" aria-labelledby="alerts-active-heading" data-testid="active-alerts">
+      <header className="card-header">
+        <h2 id="alerts-active-heading" className="card-title">Active alerts</h2>
         {alerts && (
           <span className="alerts-counts" data-testid="active-count">
             {alerts.length} active
@@ -318,22 +332,20 @@ function AlertRow({
         <td>
           <SegmentLink segmentId={alert.segment_id} name={name} />
         </td>
-        <td className="alerts-num">{formatDateTimeUtc(alert.opened_at).replace(' UTC', '')}</td>
+        <td className="alerts-num">{shortUtc(alert.opened_at)}</td>
         <td className="alerts-num" data-testid="alert-age">
           {formatAge(alert.opened_at, now)}
         </td>
         <td>
           <StateBadge state={alert.state} />
         </td>
-        <td className="alerts-details">
-          {alert.message}
-          {alert.note && <span className="alerts-note">Note: {alert.note}</span>}
+        <DetailsCell alert={alert}>
           {problem && (
             <span className="alerts-error" role="alert">
               {problem}
             </span>
           )}
-        </td>
+        </DetailsCell>
         <td className="alerts-actions">
           {alert.state === 'open' && (
             <button type="button" aria-pressed={editing === 'acknowledge'} onClick={() => onOpen('acknowledge')}>
@@ -351,6 +363,43 @@ function AlertRow({
         </tr>
       )}
     </>
+  );
+}
+
+/** A filter's choice: its value, shown as is or with a label. */
+type Choice = string | readonly [value: string, label: string];
+
+const STATE_CHOICES: readonly Choice[] = [['active', 'active (open or acknowledged)'], 'open', 'acknowledged', 'resolved'];
+
+/** A history filter: "any", or one of `choices`. */
+function AnyOfSelect({
+  label,
+  name,
+  value,
+  choices,
+  onChange,
+}: {
+  label: string;
+  name: string;
+  value: string;
+  choices: readonly Choice[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <select name={name} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">any</option>
+        {choices.map((choice) => {
+          const [key, text] = typeof choice === 'string' ? [choice, choice] : choice;
+          return (
+            <option key={key} value={key}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </label>
   );
 }
 
@@ -393,7 +442,7 @@ function HistoryTable({
       },
       (err: unknown) => {
         if (controller.signal.aborted) return;
-        setError(message(err));
+        setError(describeError(err));
         setLoading(false);
       },
     );
@@ -414,9 +463,9 @@ function HistoryTable({
   const filtered = JSON.stringify(filters) !== JSON.stringify(EMPTY_FILTERS) || segmentText !== '';
 
   return (
-    <section className="alerts-card" aria-labelledby="alerts-history-heading" data-testid="alert-history">
-      <header className="alerts-card-header">
-        <h2 id="alerts-history-heading">History</h2>
+    <section className="card card-stack" aria-labelledby="alerts-history-heading" data-testid="alert-history">
+      <header className="card-header">
+        <h2 id="alerts-history-heading" className="card-title">History</h2>
         <span className="alerts-counts" data-testid="history-count" aria-live="polite">
           {rows && `${rows.length} alert${rows.length === 1 ? '' : 's'}`}
           {rows && rows.length >= HISTORY_LIMIT && ` (newest ${HISTORY_LIMIT}; narrow the filters for more)`}
@@ -424,42 +473,27 @@ function HistoryTable({
         </span>
       </header>
       <form className="alerts-filters" onSubmit={(e) => e.preventDefault()} aria-label="History filters">
-        <label>
-          State
-          <select
-            name="state"
-            value={filters.state}
-            onChange={(e) => set('state', e.target.value as StateFilter)}
-          >
-            <option value="">any</option>
-            <option value="active">active (open or acknowledged)</option>
-            <option value="open">open</option>
-            <option value="acknowledged">acknowledged</option>
-            <option value="resolved">resolved</option>
-          </select>
-        </label>
-        <label>
-          Severity
-          <select name="severity" value={filters.severity} onChange={(e) => set('severity', e.target.value)}>
-            <option value="">any</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <select name="alert_type" value={filters.alertType} onChange={(e) => set('alertType', e.target.value)}>
-            <option value="">any</option>
-            {ALERT_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AnyOfSelect
+          label="State"
+          name="state"
+          value={filters.state}
+          choices={STATE_CHOICES}
+          onChange={(v) => set('state', v as StateFilter)}
+        />
+        <AnyOfSelect
+          label="Severity"
+          name="severity"
+          value={filters.severity}
+          choices={SEVERITIES}
+          onChange={(v) => set('severity', v)}
+        />
+        <AnyOfSelect
+          label="Type"
+          name="alert_type"
+          value={filters.alertType}
+          choices={ALERT_TYPES}
+          onChange={(v) => set('alertType', v)}
+        />
         <label>
           Segment id
           <input
@@ -539,9 +573,9 @@ function HistoryTable({
             <tbody>
               {rows.map((alert) => (
                 <tr key={alert.alert_id} data-alert-id={alert.alert_id}>
-                  <td className="alerts-num">{formatDateTimeUtc(alert.opened_at).replace(' UTC', '')}</td>
+                  <td className="alerts-num">{shortUtc(alert.opened_at)}</td>
                   <td className="alerts-num">
-                    {alert.resolved_at ? formatDateTimeUtc(alert.resolved_at).replace(' UTC', '') : '—'}
+                    {alert.resolved_at ? shortUtc(alert.resolved_at) : '—'}
                   </td>
                   <td>
                     <SeverityBadge severity={alert.severity} />
@@ -553,15 +587,13 @@ function HistoryTable({
                   <td>
                     <StateBadge state={alert.state} />
                   </td>
-                  <td className="alerts-details">
-                    {alert.message}
-                    {alert.note && <span className="alerts-note">Note: {alert.note}</span>}
+                  <DetailsCell alert={alert}>
                     {alert.acknowledged_at && (
                       <span className="alerts-muted alerts-small">
                         acknowledged {formatDateTimeUtc(alert.acknowledged_at)}
                       </span>
                     )}
-                  </td>
+                  </DetailsCell>
                 </tr>
               ))}
             </tbody>
@@ -611,13 +643,13 @@ export default function AlertsPage() {
   );
 
   return (
-    <div className="alerts-page">
-      <h1 className="alerts-title">Alerts</h1>
+    <div className="page-stack alerts-page">
+      <h1 className="page-title">Alerts</h1>
       <ActiveAlerts nameOf={nameOf} onChange={onChange} />
       <HistoryTable nameOf={nameOf} segmentOptions={segmentOptions} refreshTick={refreshTick} changed={changed} />
-      <section className="alerts-card" aria-labelledby="alerts-rule-heading" data-testid="alert-rule">
-        <header className="alerts-card-header">
-          <h2 id="alerts-rule-heading">Congestion rule</h2>
+      <section className="card card-stack" aria-labelledby="alerts-rule-heading" data-testid="alert-rule">
+        <header className="card-header">
+          <h2 id="alerts-rule-heading" className="card-title">Congestion rule</h2>
           <span className="alerts-muted alerts-small">
             Speed as a share of each segment's free-flow speed, in whole 5-minute windows
           </span>

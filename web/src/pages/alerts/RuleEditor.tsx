@@ -3,7 +3,8 @@
 // each problem next to its field.
 import { useCallback, useEffect, useId, useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { useLive } from '../../live/LiveProvider';
-import { AlertsApiError, fetchRule, saveRule, type CongestionRule } from './api';
+import { ApiError, describeError } from '../../api';
+import { fetchRule, saveRule, type CongestionRule } from './api';
 import './ruleEditor.css';
 import {
   DEFAULT_RULE,
@@ -77,7 +78,7 @@ export function RuleEditor({ heading = 'Congestion rule' }: { heading?: string }
       },
       (error: unknown) => {
         if (!controller.signal.aborted) {
-          setLoad({ state: 'error', message: error instanceof Error ? error.message : String(error) });
+          setLoad({ state: 'error', message: describeError(error) });
         }
       },
     );
@@ -119,11 +120,11 @@ export function RuleEditor({ heading = 'Congestion rule' }: { heading?: string }
       setForm(formFromRule(saved));
       setStatus({ kind: 'saved' });
     } catch (error) {
-      if (error instanceof AlertsApiError && error.status === 422 && error.details.length > 0) {
-        setErrors(serverFieldErrors(error.details));
+      if (error instanceof ApiError && error.status === 422 && error.fields.length > 0) {
+        setErrors(serverFieldErrors(error.fields));
         setStatus({ kind: 'idle' });
       } else {
-        setStatus({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
+        setStatus({ kind: 'error', message: describeError(error) });
       }
     }
   };

@@ -1,27 +1,7 @@
-// The alert endpoints (src/trafficcast/api/routes/alerts.py) and their shapes.
-import { ApiError, getJson } from '../../api';
-
-export type AlertState = 'open' | 'acknowledged' | 'resolved';
-
-export interface AlertRecord {
-  alert_id: string;
-  alert_type: string;
-  severity: string;
-  segment_id: string | null;
-  state: AlertState | string;
-  opened_at: string;
-  resolved_at: string | null;
-  message: string | null;
-  acknowledged_at: string | null;
-  /** Null until users and login exist. */
-  acknowledged_by: string | null;
-  note: string | null;
-  updated_at: string;
-}
-
-export interface AlertListResponse {
-  alerts: AlertRecord[];
-}
+// The alert actions and the congestion rule (src/trafficcast/api/routes/alerts.py);
+// the alert list and its shapes are shared (../../api, ../../types).
+import { getJson, sendJson } from '../../api';
+import type { AlertRecord } from '../../types';
 
 export interface CongestionRule {
   rule_id: 'congestion';
@@ -40,67 +20,10 @@ export interface RuleListResponse {
   rules: CongestionRule[];
 }
 
-export interface FieldProblem {
-  field: string;
-  reason: string;
-}
-
-/** An API error with the envelope's details (422s name each field). */
-export class AlertsApiError extends ApiError {
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    readonly details: FieldProblem[],
-    requestId?: string,
-  ) {
-    super(status, code, message, requestId);
-  }
-}
-
-function fieldProblems(details: unknown): FieldProblem[] {
-  if (!Array.isArray(details)) return [];
-  return details.flatMap((d): FieldProblem[] =>
-    typeof d === 'object' && d !== null && typeof d.field === 'string' && typeof d.reason === 'string'
-      ? [{ field: d.field, reason: d.reason }]
-      : [],
-  );
-}
-
-async function send<T>(method: 'POST' | 'PUT', path: string, body: unknown): Promise<T> {
-  const response = await fetch(path, {
-    method,
-    headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  let parsed: unknown = null;
-  try {
-    parsed = await response.json();
-  } catch {
-    // a proxy's HTML page or nothing: handled below
-  }
-  if (!response.ok) {
-    const envelope = parsed as { error?: { code?: string; message?: string; details?: unknown }; request_id?: string } | null;
-    const error = envelope?.error;
-    throw new AlertsApiError(
-      response.status,
-      error?.code ?? 'http_error',
-      error?.message ?? `${response.status} ${response.statusText}`.trim(),
-      fieldProblems(error?.details),
-      envelope?.request_id,
-    );
-  }
-  return parsed as T;
-}
-
-export function fetchAlerts(query: string, signal?: AbortSignal): Promise<AlertListResponse> {
-  return getJson<AlertListResponse>(`/api/alerts${query ? `?${query}` : ''}`, signal);
-}
-
 export function actOnAlert(alertId: string, action: 'acknowledge' | 'resolve', note: string | null): Promise<AlertRecord> {
   // The id may hold characters a path must escape; the server accepts slashes as they are.
   const path = `/api/alerts/${alertId.split('/').map(encodeURIComponent).join('/')}/${action}`;
-  return send<AlertRecord>('POST', path, note ? { note } : {});
+  return sendJson<AlertRecord>('POST', path, note ? { note } : {});
 }
 
 export function fetchRule(signal?: AbortSignal): Promise<CongestionRule> {
@@ -108,5 +31,5 @@ export function fetchRule(signal?: AbortSignal): Promise<CongestionRule> {
 }
 
 export function saveRule(rule: CongestionRule): Promise<CongestionRule> {
-  return send<CongestionRule>('PUT', '/api/alerts/rules/congestion', rule);
+  return sendJson<CongestionRule>('PUT', '/api/alerts/rules/congestion', rule);
 }

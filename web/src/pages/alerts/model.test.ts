@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertRecord } from './api';
+import type { AlertRecord } from '../../types';
 import {
   alertFromMessage,
   applyToActive,

@@ -1,6 +1,6 @@
 // The alerts page's logic, free of React: history filters as a query string, the
 // active list kept current by live messages and by the operator's own actions.
-import type { AlertRecord } from './api';
+import type { AlertRecord } from '../../types';
 
 export type StateFilter = '' | 'active' | 'open' | 'acknowledged' | 'resolved';
 

@@ -2,7 +2,8 @@
 // durations in minutes, scope and notification targets as lists. Validation
 // mirrors the server's (src/trafficcast/alerts/rules.py) so most mistakes are
 // caught before a round trip; the server's own field errors map onto the same fields.
-import type { CongestionRule, FieldProblem } from './api';
+import type { FieldProblem } from '../../api';
+import type { CongestionRule } from './api';
 
 export interface RuleForm {
   enabled: boolean;

@@ -8,7 +8,9 @@ import { exportFilename } from '../../export/filename';
 import type { PdfSection } from '../../export/pdf';
 import { pdfTableBlock } from '../../export/table';
 import { speedUnitLabel, type SpeedUnit } from '../../format';
-import { accuracyQuery, fetchJson, type AccuracyResponse } from './api';
+import { getJson } from '../../api';
+import type { AccuracyResponse } from '../../types';
+import { accuracyQuery } from './api';
 import { CHART_BACKGROUND, accuracyLegend, accuracyOptions } from './charts';
 import { DataTable } from './DataTable';
 import { accuracyWindow } from './range';
@@ -28,7 +30,7 @@ export function AccuracySection({ range, unit, version }: { range: { start: stri
   const bucketMinutes = target?.bucketMinutes ?? 60;
   const path = target ? accuracyQuery(target.start, target.end, target.bucketMinutes) : null;
   const shownRange = target ? { start: target.start, end: target.end } : null;
-  const accuracy = useFetch<AccuracyResponse>(path, fetchJson, version);
+  const accuracy = useFetch<AccuracyResponse>(path, getJson, version);
   const data = accuracy.data;
   const label = speedUnitLabel(unit);
 

@@ -8,7 +8,8 @@ import { speedUnitLabel } from '../../format';
 import { useLive, useReconnect } from '../../live/LiveProvider';
 import { usePreferences } from '../../preferences';
 import { AccuracySection } from './AccuracySection';
-import { fetchJson, trendQuery, type Period, type TrendResponse } from './api';
+import { getJson } from '../../api';
+import { trendQuery, type Period, type TrendResponse } from './api';
 import { PERIODS, parseRange, rangeParams, rangeProblem, requestDates, shownDates, type RangeState } from './range';
 import { RankingSection } from './RankingSection';
 import { PdfButton, ReportProvider, useReportSections } from './report';
@@ -29,6 +30,41 @@ export default function AnalyticsPage() {
   );
 }
 
+/** One end of the range; an empty `min` / `max` sets no bound. */
+function DateField({
+  label,
+  testId,
+  value,
+  min,
+  max,
+  invalid,
+  onChange,
+}: {
+  label: string;
+  testId: string;
+  value: string;
+  min?: string;
+  max?: string;
+  invalid: boolean;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label className="analytics-date">
+      {label}
+      <input
+        className="field-input"
+        type="date"
+        value={value}
+        min={min || undefined}
+        max={max || undefined}
+        data-testid={testId}
+        aria-invalid={invalid}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
+  );
+}
+
 function AnalyticsReport() {
   const [params, setParams] = useSearchParams();
   const state = useMemo(() => parseRange(params), [params]);
@@ -45,7 +81,7 @@ function AnalyticsReport() {
 
   const dates = requestDates(state);
   const trendPath = trendQuery(state.period, dates.start, dates.end);
-  const trend = useFetch<TrendResponse>(trendPath, fetchJson, version);
+  const trend = useFetch<TrendResponse>(trendPath, getJson, version);
   // The other reports follow the range the summary resolved (whole buckets, or
   // the API's default), and only once it answers the current choice.
   const current = trend.data && trend.path === trendPath ? trend.data : null;
@@ -92,7 +128,7 @@ function AnalyticsReport() {
       <div className="analytics-toolbar">
         <h1>Analytics</h1>
         <fieldset className="analytics-periods">
-          <legend className="analytics-visually-hidden">Period</legend>
+          <legend className="visually-hidden">Period</legend>
           {PERIODS.map((p) => (
             <label key={p} className={p === state.period ? 'analytics-period analytics-period-on' : 'analytics-period'}>
               <input
@@ -107,28 +143,22 @@ function AnalyticsReport() {
             </label>
           ))}
         </fieldset>
-        <label className="analytics-date">
-          From
-          <input
-            type="date"
-            value={draft.from}
-            max={draft.to || undefined}
-            data-testid="range-from"
-            aria-invalid={problem !== null}
-            onChange={(e) => changeDate('from', e.target.value)}
-          />
-        </label>
-        <label className="analytics-date">
-          To
-          <input
-            type="date"
-            value={draft.to}
-            min={draft.from || undefined}
-            data-testid="range-to"
-            aria-invalid={problem !== null}
-            onChange={(e) => changeDate('to', e.target.value)}
-          />
-        </label>
+        <DateField
+          label="From"
+          testId="range-from"
+          value={draft.from}
+          max={draft.to}
+          invalid={problem !== null}
+          onChange={(v) => changeDate('from', v)}
+        />
+        <DateField
+          label="To"
+          testId="range-to"
+          value={draft.to}
+          min={draft.from}
+          invalid={problem !== null}
+          onChange={(v) => changeDate('to', v)}
+        />
         <button
           type="button"
           data-testid="range-latest"

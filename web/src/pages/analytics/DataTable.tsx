@@ -23,8 +23,8 @@ export function DataTable<Row>({ table, testId, rowKey, limit, sort, onSort, ren
   const rows = limit === undefined ? table.rows : table.rows.slice(0, limit);
   return (
     <div className="analytics-table-wrap">
-      <table className="analytics-table" data-testid={testId}>
-        {caption && <caption className="analytics-visually-hidden">{caption}</caption>}
+      <table className="data-table analytics-table" data-testid={testId}>
+        {caption && <caption className="visually-hidden">{caption}</caption>}
         <thead>
           <tr>
             {table.columns.map((column) => {

@@ -6,7 +6,9 @@ import { exportFilename } from '../../export/filename';
 import type { PdfSection } from '../../export/pdf';
 import { pdfTableBlock } from '../../export/table';
 import { speedUnitLabel, type SpeedUnit } from '../../format';
-import { fetchJson, summaryQuery, type SummaryResponse } from './api';
+import { getJson } from '../../api';
+import type { AnalyticsSummary } from '../../types';
+import { summaryQuery } from './api';
 import { DataTable } from './DataTable';
 import { CsvButton, PdfButton, useReportSection } from './report';
 import { Message, Section, rangeText } from './Section';
@@ -25,7 +27,7 @@ export interface RankingProps {
 
 export function RankingSection({ range, unit, version, nameOf }: RankingProps) {
   const path = range ? summaryQuery(range.start, range.end) : null;
-  const summary = useFetch<SummaryResponse>(path, fetchJson, version);
+  const summary = useFetch<AnalyticsSummary>(path, getJson, version);
   const [sort, setSort] = useState<RankSort>(DEFAULT_SORT);
   const [showAll, setShowAll] = useState(false);
   const label = speedUnitLabel(unit);

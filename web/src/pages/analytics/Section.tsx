@@ -21,7 +21,7 @@ export function Section({ id, title, note, actions, state, data, wide = true, ch
   );
   return (
     <section
-      className={wide ? 'analytics-section analytics-section-wide' : 'analytics-section'}
+      className={wide ? 'card analytics-section analytics-section-wide' : 'card analytics-section'}
       aria-labelledby={`${id}-title`}
       aria-busy={state === 'loading'}
       data-testid={`${id}-section`}

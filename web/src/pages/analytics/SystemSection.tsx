@@ -6,7 +6,8 @@ import { chartImage } from '../../export/chartImage';
 import { exportFilename } from '../../export/filename';
 import type { PdfBlock, PdfSection } from '../../export/pdf';
 import { pdfTableBlock } from '../../export/table';
-import { fetchHealth, fetchJson, type HealthResponse, type SystemStats } from './api';
+import { fetchHealth, fetchSystemStats } from '../../api';
+import type { HealthResponse, SystemStats } from '../../types';
 import { CHART_BACKGROUND, THROUGHPUT_COLOR, throughputOptions } from './charts';
 import { DataTable } from './DataTable';
 import { CsvButton, PdfButton, useReportSection } from './report';
@@ -19,6 +20,7 @@ import { useFetch } from './useFetch';
 const STATS_INTERVAL_MS = 10_000;
 const HEALTH_INTERVAL_MS = 15_000;
 
+const loadStats = (_path: string, signal: AbortSignal) => fetchSystemStats(signal);
 const loadHealth = (_path: string, signal: AbortSignal) => fetchHealth(signal);
 
 function statusClass(status: string): string {
@@ -26,7 +28,7 @@ function statusClass(status: string): string {
 }
 
 export function SystemSection({ version }: { version: number }) {
-  const stats = useFetch<SystemStats>('/api/system/stats', fetchJson, version, STATS_INTERVAL_MS);
+  const stats = useFetch<SystemStats>('/api/system/stats', loadStats, version, STATS_INTERVAL_MS);
   const health = useFetch<HealthResponse>('/health', loadHealth, version, HEALTH_INTERVAL_MS);
   const options = useMemo(() => throughputOptions(), []);
   const aligned = useMemo<uPlot.AlignedData>(() => {

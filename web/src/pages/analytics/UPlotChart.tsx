@@ -2,7 +2,8 @@
 // options change (unit, series) and only refilled when the data changes.
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'react';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
+import { useUPlot } from '../../chartKit';
 
 export interface UPlotChartProps {
   options: Omit<uPlot.Options, 'width'>;
@@ -12,31 +13,13 @@ export interface UPlotChartProps {
 }
 
 export function UPlotChart({ options, data, label, testId }: UPlotChartProps) {
-  const containerRef = useRef<HTMLDivElement>(null);
-  const localRef = useRef<uPlot | null>(null);
   const dataRef = useRef(data);
   dataRef.current = data;
+  const { container, plot } = useUPlot((width) => ({ options: { ...options, width }, data: dataRef.current }), [options], 200);
 
   useEffect(() => {
-    const container = containerRef.current;
-    if (!container) return undefined;
-    const plot = new uPlot({ ...options, width: Math.max(200, container.clientWidth) }, dataRef.current, container);
-    localRef.current = plot;
-    const observer = new ResizeObserver(() => {
-      const width = container.clientWidth;
-      if (width > 0 && width !== plot.width) plot.setSize({ width, height: options.height });
-    });
-    observer.observe(container);
-    return () => {
-      observer.disconnect();
-      plot.destroy();
-      localRef.current = null;
-    };
-  }, [options]);
-
-  useEffect(() => {
-    localRef.current?.setData(data);
+    plot.current?.setData(data);
   }, [data]);
 
-  return <div ref={containerRef} className="analytics-chart" role="img" aria-label={label} data-testid={testId} />;
+  return <div ref={container} className="analytics-chart" role="img" aria-label={label} data-testid={testId} />;
 }

@@ -1,6 +1,7 @@
 // uPlot options for the page's charts, in the dark theme of the other charts
-// (panel/SpeedChart.tsx). Times are UTC like everywhere on the dashboard.
+// (../../chartKit.ts). Times are UTC like everywhere on the dashboard.
 import uPlot from 'uplot';
+import { AXIS, utcDate } from '../../chartKit';
 import type { PdfLegendItem } from '../../export/pdf';
 import type { Period } from './api';
 
@@ -9,8 +10,6 @@ export const VOLUME_COLOR = 'rgba(154, 164, 178, 0.55)';
 export const VOLUME_LEGEND_COLOR = '#7d8693';
 export const THROUGHPUT_COLOR = '#3ddc84';
 export const CHART_BACKGROUND = '#1e232b';
-const AXIS_COLOR = '#9aa4b2';
-const GRID_COLOR = 'rgba(255, 255, 255, 0.07)';
 const HORIZON_COLORS = ['#4ea8ff', '#3ddc84', '#f9c80e', '#ff7a59', '#c084fc', '#2dd4bf', '#f472b6', '#a3e635'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -20,14 +19,6 @@ export function horizonColor(index: number): string {
   return HORIZON_COLORS[index % HORIZON_COLORS.length]!;
 }
 
-const axis: uPlot.Axis = {
-  stroke: AXIS_COLOR,
-  grid: { stroke: GRID_COLOR, width: 1 },
-  ticks: { stroke: GRID_COLOR, width: 1 },
-  font: '11px system-ui, sans-serif',
-};
-
-const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 
 function dayText(seconds: number, period: Period): string {
   const d = new Date(seconds * 1000);
@@ -64,7 +55,7 @@ export function trendOptions(period: Period, unitLabel: string): Omit<uPlot.Opti
   const half = BUCKET_SECONDS[period] / 2;
   return {
     height: CHART_HEIGHT,
-    tzDate: utc,
+    tzDate: utcDate,
     scales: {
       x: { time: true, range: (_u, min, max) => [min - half, max + half] },
       speed: { range: (_u, _min, max) => [0, Math.max(10, Math.ceil(((max ?? 0) * 1.15) / 10) * 10)] },
@@ -72,13 +63,13 @@ export function trendOptions(period: Period, unitLabel: string): Omit<uPlot.Opti
     },
     axes: [
       {
-        ...axis,
+        ...AXIS,
         splits: (u) => thinTicks((u.data[0] ?? []) as number[], Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 70))),
         values: (_u, splits) => splits.map((s) => dayText(s, period)),
       },
-      { ...axis, scale: 'speed', size: 44, label: `speed (${unitLabel})`, labelSize: 16, labelFont: '11px system-ui, sans-serif' },
+      { ...AXIS, scale: 'speed', size: 44, label: `speed (${unitLabel})`, labelSize: 16, labelFont: '11px system-ui, sans-serif' },
       {
-        ...axis,
+        ...AXIS,
         scale: 'volume',
         side: 1,
         size: 44,
@@ -125,11 +116,11 @@ export function trendLegend(unitLabel: string): PdfLegendItem[] {
 export function accuracyOptions(horizons: readonly number[], unitLabel: string): Omit<uPlot.Options, 'width'> {
   return {
     height: CHART_HEIGHT,
-    tzDate: utc,
+    tzDate: utcDate,
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil((max ?? 0) * 1.2))] } },
     axes: [
-      { ...axis, space: 70, size: 44, values: (_u, splits) => clockTicks(splits) },
-      { ...axis, size: 44, label: `MAE (${unitLabel})`, labelSize: 16, labelFont: '11px system-ui, sans-serif' },
+      { ...AXIS, space: 70, size: 44, values: (_u, splits) => clockTicks(splits) },
+      { ...AXIS, size: 44, label: `MAE (${unitLabel})`, labelSize: 16, labelFont: '11px system-ui, sans-serif' },
     ],
     series: [
       { label: 'UTC', value: (_u, v) => (v == null ? '—' : clockText(v, true)) },
@@ -155,17 +146,17 @@ export function accuracyLegend(horizons: readonly number[]): PdfLegendItem[] {
 export function throughputOptions(): Omit<uPlot.Options, 'width'> {
   return {
     height: 180,
-    tzDate: utc,
+    tzDate: utcDate,
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 0) * 1.2)] } },
     axes: [
       {
-        ...axis,
+        ...AXIS,
         space: 70,
         size: 44,
         // Seconds while the history is short (a fresh server), minutes after.
         values: (u, splits) => clockTicks(splits, (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0) < 900),
       },
-      { ...axis, size: 50, label: 'events/s', labelSize: 16, labelFont: '11px system-ui, sans-serif' },
+      { ...AXIS, size: 50, label: 'events/s', labelSize: 16, labelFont: '11px system-ui, sans-serif' },
     ],
     series: [
       { label: 'UTC', value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(11, 19)) },

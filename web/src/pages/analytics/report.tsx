@@ -4,7 +4,7 @@ import { createContext, useCallback, useContext, useEffect, useRef, useState, ty
 import { downloadBlob, downloadCsv } from '../../export/download';
 import { renderPdf, type PdfReport, type PdfSection } from '../../export/pdf';
 import { tableCsv, type TableSpec } from '../../export/table';
-import { describeError } from './useFetch';
+import { describeError } from '../../api';
 
 type SectionSource = () => Promise<PdfSection | null>;
 
@@ -136,7 +136,7 @@ export function PdfButton({
         {progress !== null ? 'Building PDF…' : label}
       </button>
       {/* Read out, not shown: the button itself shows the build; only a failure is shown. */}
-      <span className="analytics-visually-hidden" role="status" aria-live="polite" data-testid={`${testId}-status`}>
+      <span className="visually-hidden" role="status" aria-live="polite" data-testid={`${testId}-status`}>
         {progress ?? note ?? ''}
       </span>
       {note?.startsWith('PDF failed') && <span className="analytics-pdf-error">{note}</span>}

@@ -53,6 +53,7 @@ describe('page tables', () => {
     const text = tableCsv(table);
     expect(text).toContain('"\'=cmd|calc, ""north"""');
     expect(parseCsv(text)[1]).toEqual(['1', '\'=cmd|calc, "north"', 's1', '12.5', '', '3', '5', '0', '1']);
+    expect(tableText(table).body[0]).toEqual(['1', '=cmd|calc, "north"', 's1', '12.5', '—', '3.0', '5', '0.0', '1']);
     expect(table.columns.filter((c) => c.sortKey).map((c) => c.id)).toEqual([
       'name',
       'traffic_score',
@@ -87,6 +88,7 @@ describe('page tables', () => {
   it('counters: missing pipeline counters are empty, not zero', () => {
     const rows = counterRows({
       timestamp: '',
+      role: 'all',
       uptime_seconds: 90,
       events_per_second: 12.5,
       events_total: 1000,

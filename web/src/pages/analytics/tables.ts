@@ -2,7 +2,8 @@
 // (export/table.ts). CSV values are raw numbers in the units their headers name.
 import type { Column, TableSpec } from '../../export/table';
 import { convertSpeed, formatSpeed, speedUnitLabel, type SpeedUnit } from '../../format';
-import type { HorizonAccuracy, Period, SystemStats, TrendBucket } from './api';
+import type { HorizonAccuracy, SystemStats } from '../../types';
+import type { Period, TrendBucket } from './api';
 import {
   bucketLabel,
   formatCount,
@@ -25,8 +26,27 @@ export interface ScreenTable<Row> extends TableSpec<Row> {
 
 const speedIn = (unit: SpeedUnit) => (mph: number | null) => (mph == null || !Number.isFinite(mph) ? null : convertSpeed(mph, unit));
 
-export function summaryTable(buckets: readonly TrendBucket[], period: Period, unit: SpeedUnit): ScreenTable<TrendBucket> {
+/** What names a column: its id, headers and (on the ranking) its sort key. */
+type ColumnHead<Row> = Pick<ScreenColumn<Row>, 'id' | 'header' | 'csvHeader' | 'sortKey'>;
+
+/** A right-aligned number: the raw value in the CSV, `show(value)` on screen and in the PDF. */
+function numberColumn<Row>(
+  head: ColumnHead<Row>,
+  get: (row: Row) => number | null,
+  show: (value: number | null) => string,
+): ScreenColumn<Row> {
+  return { ...head, value: get, format: (row) => show(get(row)), align: 'right' };
+}
+
+const fixed = (digits: number) => (value: number | null) => formatFixed(value, digits);
+
+/** A speed the API gives in mph: the CSV holds it in `unit`, the screen rounds it ("57 mph"). */
+function speedColumn<Row>(head: ColumnHead<Row>, get: (row: Row) => number | null, unit: SpeedUnit): ScreenColumn<Row> {
   const speed = speedIn(unit);
+  return { ...head, value: (row) => speed(get(row)), format: (row) => formatSpeed(get(row), unit), align: 'right' };
+}
+
+export function summaryTable(buckets: readonly TrendBucket[], period: Period, unit: SpeedUnit): ScreenTable<TrendBucket> {
   const label = speedUnitLabel(unit);
   return {
     title: `Traffic summary by ${period}`,
@@ -39,46 +59,19 @@ export function summaryTable(buckets: readonly TrendBucket[], period: Period, un
         value: (b) => b.start.slice(0, 10),
         format: (b) => bucketLabel(b, period),
       },
-      {
-        id: 'events',
-        header: 'Events',
-        csvHeader: 'events (count)',
-        value: (b) => b.total_events,
-        format: (b) => formatCount(b.total_events),
-        align: 'right',
-      },
-      {
-        id: 'avg_speed',
-        header: `Avg speed (${label})`,
-        csvHeader: `avg_speed (${label})`,
-        value: (b) => speed(b.avg_speed),
-        format: (b) => formatSpeed(b.avg_speed, unit),
-        align: 'right',
-      },
-      {
-        id: 'avg_volume',
-        header: 'Avg volume (veh/5 min)',
-        csvHeader: 'avg_volume (vehicles per 5 min)',
-        value: (b) => b.avg_volume,
-        format: (b) => formatFixed(b.avg_volume, 1),
-        align: 'right',
-      },
-      {
-        id: 'congestion_hours',
-        header: 'Congestion (h)',
-        csvHeader: 'congestion (segment-hours at LOS E/F)',
-        value: (b) => b.congestion_hours,
-        format: (b) => formatFixed(b.congestion_hours, 1),
-        align: 'right',
-      },
-      {
-        id: 'incidents',
-        header: 'Incidents',
-        csvHeader: 'incidents (count)',
-        value: (b) => b.incident_count,
-        format: (b) => formatCount(b.incident_count),
-        align: 'right',
-      },
+      numberColumn({ id: 'events', header: 'Events', csvHeader: 'events (count)' }, (b) => b.total_events, formatCount),
+      speedColumn({ id: 'avg_speed', header: `Avg speed (${label})`, csvHeader: `avg_speed (${label})` }, (b) => b.avg_speed, unit),
+      numberColumn(
+        { id: 'avg_volume', header: 'Avg volume (veh/5 min)', csvHeader: 'avg_volume (vehicles per 5 min)' },
+        (b) => b.avg_volume,
+        fixed(1),
+      ),
+      numberColumn(
+        { id: 'congestion_hours', header: 'Congestion (h)', csvHeader: 'congestion (segment-hours at LOS E/F)' },
+        (b) => b.congestion_hours,
+        fixed(1),
+      ),
+      numberColumn({ id: 'incidents', header: 'Incidents', csvHeader: 'incidents (count)' }, (b) => b.incident_count, formatCount),
     ],
   };
 }
@@ -88,8 +81,9 @@ export interface RankRow extends RankedSegment {
 }
 
 export function rankingTable(rows: readonly RankRow[], unit: SpeedUnit): ScreenTable<RankRow> {
-  const speed = speedIn(unit);
   const label = speedUnitLabel(unit);
+  // Every figure sorts by its own field.
+  const sorted = (id: RankKey, header: string, csvHeader: string): ColumnHead<RankRow> => ({ id, header, csvHeader, sortKey: id });
   return {
     title: 'Segment performance ranking',
     rows,
@@ -97,60 +91,12 @@ export function rankingTable(rows: readonly RankRow[], unit: SpeedUnit): ScreenT
       { id: 'rank', header: '#', csvHeader: 'rank', value: (r) => r.rank, align: 'right' },
       { id: 'name', header: 'Segment', csvHeader: 'segment_name', value: (r) => r.name, sortKey: 'name' },
       { id: 'segment_id', header: 'ID', csvHeader: 'segment_id', value: (r) => r.segment_id },
-      {
-        id: 'traffic_score',
-        header: 'Score',
-        csvHeader: 'traffic_score (0-100, speed vs free flow)',
-        value: (r) => r.traffic_score,
-        format: (r) => formatFixed(r.traffic_score, 1),
-        align: 'right',
-        sortKey: 'traffic_score',
-      },
-      {
-        id: 'avg_speed',
-        header: `Avg speed (${label})`,
-        csvHeader: `avg_speed (${label})`,
-        value: (r) => speed(r.avg_speed),
-        format: (r) => formatSpeed(r.avg_speed, unit),
-        align: 'right',
-        sortKey: 'avg_speed',
-      },
-      {
-        id: 'avg_volume',
-        header: 'Avg volume',
-        csvHeader: 'avg_volume (vehicles per 5 min)',
-        value: (r) => r.avg_volume,
-        format: (r) => formatFixed(r.avg_volume, 1),
-        align: 'right',
-        sortKey: 'avg_volume',
-      },
-      {
-        id: 'total_events',
-        header: 'Events',
-        csvHeader: 'events (count)',
-        value: (r) => r.total_events,
-        format: (r) => formatCount(r.total_events),
-        align: 'right',
-        sortKey: 'total_events',
-      },
-      {
-        id: 'congestion_hours',
-        header: 'Congestion (h)',
-        csvHeader: 'congestion (hours at LOS E/F)',
-        value: (r) => r.congestion_hours,
-        format: (r) => formatFixed(r.congestion_hours, 1),
-        align: 'right',
-        sortKey: 'congestion_hours',
-      },
-      {
-        id: 'incidents',
-        header: 'Incidents',
-        csvHeader: 'incidents (count)',
-        value: (r) => r.incidents,
-        format: (r) => formatCount(r.incidents),
-        align: 'right',
-        sortKey: 'incidents',
-      },
+      numberColumn(sorted('traffic_score', 'Score', 'traffic_score (0-100, speed vs free flow)'), (r) => r.traffic_score, fixed(1)),
+      speedColumn(sorted('avg_speed', `Avg speed (${label})`, `avg_speed (${label})`), (r) => r.avg_speed, unit),
+      numberColumn(sorted('avg_volume', 'Avg volume', 'avg_volume (vehicles per 5 min)'), (r) => r.avg_volume, fixed(1)),
+      numberColumn(sorted('total_events', 'Events', 'events (count)'), (r) => r.total_events, formatCount),
+      numberColumn(sorted('congestion_hours', 'Congestion (h)', 'congestion (hours at LOS E/F)'), (r) => r.congestion_hours, fixed(1)),
+      numberColumn(sorted('incidents', 'Incidents', 'incidents (count)'), (r) => r.incidents, formatCount),
     ],
   };
 }
@@ -158,67 +104,29 @@ export function rankingTable(rows: readonly RankRow[], unit: SpeedUnit): ScreenT
 export function accuracyTable(rows: readonly HorizonAccuracy[], unit: SpeedUnit): ScreenTable<HorizonAccuracy> {
   const speed = speedIn(unit);
   const label = speedUnitLabel(unit);
+  /** A speed error in `unit`, two decimals on screen. */
+  const error = (id: string, header: string, csvHeader: string, get: (r: HorizonAccuracy) => number | null) =>
+    numberColumn<HorizonAccuracy>({ id, header: `${header} (${label})`, csvHeader: `${csvHeader} (${label})` }, (r) => speed(get(r)), fixed(2));
   return {
     title: 'Forecast accuracy by horizon',
     rows,
     columns: [
-      {
-        id: 'horizon',
-        header: 'Horizon',
-        csvHeader: 'horizon (minutes)',
-        value: (r) => r.horizon_minutes,
-        format: (r) => `${r.horizon_minutes} min`,
-        align: 'right',
-      },
-      { id: 'n', header: 'Scored', csvHeader: 'forecasts_scored (count)', value: (r) => r.n, format: (r) => formatCount(r.n), align: 'right' },
-      {
-        id: 'mae',
-        header: `MAE (${label})`,
-        csvHeader: `speed_mae (${label})`,
-        value: (r) => speed(r.speed_mae),
-        format: (r) => formatFixed(speed(r.speed_mae), 2),
-        align: 'right',
-      },
-      {
-        id: 'rmse',
-        header: `RMSE (${label})`,
-        csvHeader: `speed_rmse (${label})`,
-        value: (r) => speed(r.speed_rmse),
-        format: (r) => formatFixed(speed(r.speed_rmse), 2),
-        align: 'right',
-      },
-      {
-        id: 'mape',
-        header: 'MAPE',
-        csvHeader: 'speed_mape (percent)',
-        value: (r) => r.speed_mape,
-        format: (r) => (r.speed_mape == null ? '—' : `${r.speed_mape.toFixed(1)} %`),
-        align: 'right',
-      },
-      {
-        id: 'coverage',
-        header: '80% band coverage',
-        csvHeader: 'speed_coverage (share 0-1)',
-        value: (r) => r.speed_coverage,
-        format: (r) => formatPercent(r.speed_coverage),
-        align: 'right',
-      },
-      {
-        id: 'recent_mae',
-        header: `Recent MAE (${label})`,
-        csvHeader: `recent_mae (${label})`,
-        value: (r) => speed(r.recent_mae),
-        format: (r) => formatFixed(speed(r.recent_mae), 2),
-        align: 'right',
-      },
-      {
-        id: 'trend',
-        header: 'Trend',
-        csvHeader: 'trend (recent / range MAE)',
-        value: (r) => r.trend,
-        format: (r) => (r.trend == null ? '—' : `×${r.trend.toFixed(2)}`),
-        align: 'right',
-      },
+      numberColumn({ id: 'horizon', header: 'Horizon', csvHeader: 'horizon (minutes)' }, (r) => r.horizon_minutes, (h) => `${h} min`),
+      numberColumn({ id: 'n', header: 'Scored', csvHeader: 'forecasts_scored (count)' }, (r) => r.n, formatCount),
+      error('mae', 'MAE', 'speed_mae', (r) => r.speed_mae),
+      error('rmse', 'RMSE', 'speed_rmse', (r) => r.speed_rmse),
+      numberColumn({ id: 'mape', header: 'MAPE', csvHeader: 'speed_mape (percent)' }, (r) => r.speed_mape, (v) =>
+        v == null ? '—' : `${v.toFixed(1)} %`,
+      ),
+      numberColumn(
+        { id: 'coverage', header: '80% band coverage', csvHeader: 'speed_coverage (share 0-1)' },
+        (r) => r.speed_coverage,
+        formatPercent,
+      ),
+      error('recent_mae', 'Recent MAE', 'recent_mae', (r) => r.recent_mae),
+      numberColumn({ id: 'trend', header: 'Trend', csvHeader: 'trend (recent / range MAE)' }, (r) => r.trend, (v) =>
+        v == null ? '—' : `×${v.toFixed(2)}`,
+      ),
     ],
   };
 }

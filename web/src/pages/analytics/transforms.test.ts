@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AccuracyBucket, SegmentSummary } from './api';
+import type { AccuracyBucket, SegmentSummary } from '../../types';
 import {
   DEFAULT_SORT,
   bucketLabel,

@@ -1,6 +1,7 @@
 // Pure shaping of the API's answers for the page's tables and charts.
 import { convertSpeed, type SpeedUnit } from '../../format';
-import type { AccuracyBucket, HealthResponse, Period, SegmentSummary, TrendBucket } from './api';
+import type { AccuracyBucket, HealthResponse, SegmentSummary } from '../../types';
+import type { Period, TrendBucket } from './api';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

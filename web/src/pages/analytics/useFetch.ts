@@ -2,7 +2,7 @@
 // and every `intervalMs` if given. The last good answer stays on screen during a
 // reload (marked `loading`) and after a failed refresh (marked `error`).
 import { useEffect, useState } from 'react';
-import { ApiError } from '../../api';
+import { describeError, isAbort } from '../../api';
 
 export interface Fetched<T> {
   data: T | null;
@@ -10,15 +10,6 @@ export interface Fetched<T> {
   path: string | null;
   error: string | null;
   loading: boolean;
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'AbortError';
 }
 
 export function useFetch<T>(

@@ -34,7 +34,7 @@ export function MapControls(props: MapControlsProps) {
   const forecastOn = visible.forecast && forecastAvailable;
   return (
     <section className="map-card map-layers" aria-labelledby="map-layers-title">
-      <h2 id="map-layers-title" className="map-card-title">
+      <h2 id="map-layers-title" className="card-title map-card-title">
         Layers
       </h2>
       <label className="map-toggle">
@@ -96,7 +96,7 @@ export function MapControls(props: MapControlsProps) {
         </span>
       </label>
 
-      <h3 className="map-card-subtitle">Legend</h3>
+      <h3 className="card-title map-card-subtitle">Legend</h3>
       <ul className="map-legend" aria-label="Legend">
         {BANDS.map((band) => (
           <li key={band} data-legend-band={band}>

@@ -51,7 +51,7 @@ export function SegmentSearch({ segments, onPick }: SegmentSearchProps) {
 
   return (
     <div className="map-search">
-      <label htmlFor={`${id}-input`} className="map-visually-hidden">
+      <label htmlFor={`${id}-input`} className="visually-hidden">
         Find a segment by id or name
       </label>
       <input

@@ -40,7 +40,7 @@ export function TimeControl({ past, requested, history, onLive, onPast }: TimeCo
   return (
     <section className={`map-card map-time${past ? ' map-time-past' : ''}`} aria-labelledby="map-time-title">
       <div className="map-time-head">
-        <h2 id="map-time-title" className="map-card-title">
+        <h2 id="map-time-title" className="card-title map-card-title">
           Time
         </h2>
         <div className="map-segmented" role="group" aria-label="Live or past">
@@ -106,6 +106,7 @@ export function TimeControl({ past, requested, history, onLive, onPast }: TimeCo
                 <label htmlFor="map-time-input">At (UTC)</label>
                 <input
                   id="map-time-input"
+                  className="field-input"
                   type="datetime-local"
                   value={typed}
                   min={toUtcInputValue(range.firstStart)}

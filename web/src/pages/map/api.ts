@@ -1,11 +1,6 @@
-// The map page's API calls.
+// The map page's API calls (alerts come from the shared fetchAlerts in ../../api).
 import { getJson } from '../../api';
-import type {
-  AlertsResponse,
-  DashboardConfigResponse,
-  ForecastLayerResponse,
-  HistoryLayerResponse,
-} from '../../map/layerTypes';
+import type { DashboardConfigResponse, ForecastLayerResponse, HistoryLayerResponse } from '../../map/layerTypes';
 
 export function fetchForecastLayer(horizonMinutes: number, signal?: AbortSignal): Promise<ForecastLayerResponse> {
   const query = new URLSearchParams({ horizon_minutes: String(horizonMinutes) });
@@ -24,15 +19,3 @@ export function fetchDashboardConfig(signal?: AbortSignal): Promise<DashboardCon
 
 /** Enough of the newest alerts to hold every active one on a large network. */
 export const ALERT_FETCH_LIMIT = 2000;
-
-export function fetchAlerts(signal?: AbortSignal): Promise<AlertsResponse> {
-  return getJson<AlertsResponse>(`/api/alerts?limit=${ALERT_FETCH_LIMIT}`, signal);
-}
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-export function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'AbortError';
-}

@@ -4,7 +4,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useLiveMessages, useReconnect } from '../../live/LiveProvider';
 import { activeAlerts, alertFromMessage, alertsBySegment, mergeAlert, type ActiveAlerts, type SegmentAlerts } from '../../map/alerts';
 import type { ServerMessage } from '../../types';
-import { describeError, fetchAlerts, isAbort } from './api';
+import { describeError, fetchAlerts, isAbort } from '../../api';
+import { ALERT_FETCH_LIMIT } from './api';
 
 export interface ActiveAlertsState {
   bySegment: ReadonlyMap<string, SegmentAlerts>;
@@ -21,7 +22,7 @@ export function useActiveAlerts(): ActiveAlertsState {
   useEffect(() => {
     const controller = new AbortController();
     setLoading(true);
-    fetchAlerts(controller.signal).then(
+    fetchAlerts({ limit: String(ALERT_FETCH_LIMIT) }, controller.signal).then(
       (response) => {
         setAlerts(activeAlerts(response.alerts));
         setLoading(false);

@@ -4,7 +4,8 @@
 import { useEffect, useState } from 'react';
 import { baseMapOf, NO_BASE_MAP, type BaseMap } from '../../map/baseMap';
 import { ensurePmtilesProtocol } from '../../map/pmtiles';
-import { fetchDashboardConfig, isAbort } from './api';
+import { isAbort } from '../../api';
+import { fetchDashboardConfig } from './api';
 
 export function useBaseMap(): BaseMap | null {
   const [base, setBase] = useState<BaseMap | null>(null);

@@ -5,7 +5,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useLiveMessages, useReconnect } from '../../live/LiveProvider';
 import { Debouncer } from '../../map/debounce';
 import { forecastBySegment, type ForecastBySegment } from '../../map/forecast';
-import { describeError, fetchForecastLayer, isAbort } from './api';
+import { describeError, isAbort } from '../../api';
+import { fetchForecastLayer } from './api';
 
 export interface ForecastLayerState {
   data: ForecastBySegment | null;

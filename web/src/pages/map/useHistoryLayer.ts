@@ -2,7 +2,8 @@
 import { useEffect, useState } from 'react';
 import type { HistoryLayerResponse } from '../../map/layerTypes';
 import { historyRange, type HistoryRange } from '../../map/historyTime';
-import { describeError, fetchHistoryLayer, isAbort } from './api';
+import { describeError, isAbort } from '../../api';
+import { fetchHistoryLayer } from './api';
 
 /** What to show: null = live (nothing fetched), 'latest' = the newest window, or a time (ms). */
 export type HistoryRequest = null | 'latest' | number;

@@ -8,7 +8,9 @@ import { convertSpeed, formatDateTimeUtc, formatSpeed, speedUnitLabel, type Spee
 import type { LiveStore } from '../../liveStore';
 import { useLive, useLiveMessages, useReconnect } from '../../live/LiveProvider';
 import { usePreferences, type Preferences } from '../../preferences';
-import { fetchAccuracy, fetchAlerts, fetchHealth, fetchSummary, fetchSystemStats, type AlertRow } from './api';
+import { describeError, fetchHealth, fetchSystemStats } from '../../api';
+import type { AlertRecord } from '../../types';
+import { fetchAlertsIn, fetchNetworkAccuracy, fetchSummary } from './api';
 import {
   activeAlerts,
   alertFromMessage,
@@ -26,7 +28,7 @@ import {
 } from './model';
 import { formatCount, formatDuration, formatFixed, formatPercent, formatRate } from './numbers';
 import { Sparkline } from './Sparkline';
-import { describeError, usePolling } from './usePolling';
+import { usePolling } from './usePolling';
 import './overview.css';
 
 const STATS_INTERVAL_MS = 5_000;
@@ -80,7 +82,7 @@ function useActiveAlerts(): AlertsState {
   useReconnect(reload);
 
   // Messages that arrive while a fetch is in flight are applied again over its answer.
-  const pending = useRef<AlertRow[]>([]);
+  const pending = useRef<AlertRecord[]>([]);
   const onAlert = useCallback((message: { data: Record<string, unknown> }) => {
     const row = alertFromMessage(message.data);
     if (!row) return;
@@ -92,7 +94,7 @@ function useActiveAlerts(): AlertsState {
   useEffect(() => {
     const controller = new AbortController();
     pending.current = [];
-    Promise.all([fetchAlerts('open', controller.signal), fetchAlerts('acknowledged', controller.signal)]).then(
+    Promise.all([fetchAlertsIn('open', controller.signal), fetchAlertsIn('acknowledged', controller.signal)]).then(
       ([open, acknowledged]) => {
         let alerts = activeAlerts([...open.alerts, ...acknowledged.alerts]);
         for (const row of pending.current) alerts = applyAlert(alerts, row);
@@ -129,9 +131,9 @@ function Card({
   children: ReactNode;
 }) {
   return (
-    <section className={`overview-card ${className}`} aria-label={title} data-testid={testId}>
+    <section className={`card card-stack overview-card ${className}`} aria-label={title} data-testid={testId}>
       <header className="overview-card-header">
-        <h2>{title}</h2>
+        <h2 className="card-title">{title}</h2>
         {to && (
           <Link to={to} className="overview-card-link">
             {linkLabel ?? 'Open'} →
@@ -187,7 +189,7 @@ export default function OverviewPage() {
 
   const stats = usePolling(fetchSystemStats, STATS_INTERVAL_MS);
   const health = usePolling(fetchHealth, HEALTH_INTERVAL_MS);
-  const accuracy = usePolling(fetchAccuracy, ACCURACY_INTERVAL_MS);
+  const accuracy = usePolling(fetchNetworkAccuracy, ACCURACY_INTERVAL_MS);
   const alerts = useActiveAlerts();
   useReconnect(stats.refresh);
   useReconnect(health.refresh);
@@ -240,7 +242,7 @@ export default function OverviewPage() {
         <Card title="Network volume" testId="card-volume">
           <div className="overview-figure" data-testid="overview-total-volume" data-value={now.totalVolume ?? ''}>
             {formatCount(now.totalVolume)}
-            <span className="overview-unit">vehicles</span>
+            <span className="figure-unit overview-unit">vehicles</span>
           </div>
           <Muted>In the latest reading of {formatCount(now.withVolume)} segments</Muted>
           <TrendLine
@@ -270,7 +272,7 @@ export default function OverviewPage() {
             <>
               <div className="overview-figure" data-testid="events-per-second" data-value={stats.data.events_per_second}>
                 {formatRate(stats.data.events_per_second)}
-                <span className="overview-unit">events/s</span>
+                <span className="figure-unit overview-unit">events/s</span>
               </div>
               <div className="overview-trend">
                 <Sparkline
@@ -305,7 +307,7 @@ export default function OverviewPage() {
                 {formatCount(activeTotal)}
               </div>
               {severities.length > 0 ? (
-                <table className="overview-table">
+                <table className="data-table data-table-compact overview-table">
                   <thead>
                     <tr>
                       <th scope="col">Severity</th>
@@ -322,7 +324,7 @@ export default function OverviewPage() {
                         data-acknowledged={s.acknowledged}
                       >
                         <th scope="row">
-                          <span className={`overview-severity overview-severity-${s.severity}`}>{s.severity}</span>
+                          <span className={`pill severity overview-severity severity-${s.severity}`}>{s.severity}</span>
                         </th>
                         <td>{formatCount(s.open)}</td>
                         <td>{formatCount(s.acknowledged)}</td>
@@ -343,7 +345,7 @@ export default function OverviewPage() {
           {accuracy.data ? (
             horizons.length > 0 ? (
               <>
-                <table className="overview-table">
+                <table className="data-table data-table-compact overview-table">
                   <thead>
                     <tr>
                       <th scope="col">Horizon</th>

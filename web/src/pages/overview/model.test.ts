@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Reading } from '../../types';
-import type { AlertRow, AnalyticsSummary, HorizonAccuracy } from './api';
+import type { AlertRecord, AnalyticsSummary, HorizonAccuracy } from '../../types';
 import {
   activeAlerts,
   alertFromMessage,
@@ -61,7 +61,7 @@ describe('networkNow', () => {
   });
 });
 
-function alert(id: string, severity: string, state: string): AlertRow {
+function alert(id: string, severity: string, state: string): AlertRecord {
   return {
     alert_id: id,
     alert_type: 'congestion',
@@ -71,6 +71,10 @@ function alert(id: string, severity: string, state: string): AlertRow {
     opened_at: '2026-01-05T08:00:00Z',
     resolved_at: null,
     message: null,
+    acknowledged_at: null,
+    acknowledged_by: null,
+    note: null,
+    updated_at: '2026-01-05T08:00:00Z',
   };
 }
 

@@ -2,7 +2,7 @@
 // the health list and the trend buckets. No I/O here; OverviewPage wires it up.
 import { speedBand, type BandThresholds } from '../../bands';
 import type { Reading } from '../../types';
-import type { AlertRow, AnalyticsSummary, HealthCheck, HorizonAccuracy } from './api';
+import type { AlertRecord, AnalyticsSummary, HealthCheck, HorizonAccuracy } from '../../types';
 
 export interface NetworkNow {
   /** Segments of the road network. */
@@ -70,7 +70,7 @@ export function isActive(state: string): boolean {
   return state === 'open' || state === 'acknowledged';
 }
 
-export function activeAlerts(rows: readonly AlertRow[]): ActiveAlerts {
+export function activeAlerts(rows: readonly AlertRecord[]): ActiveAlerts {
   const map = new Map<string, { severity: string; state: string }>();
   for (const row of rows) {
     if (isActive(row.state)) map.set(row.alert_id, { severity: row.severity, state: row.state });
@@ -79,7 +79,7 @@ export function activeAlerts(rows: readonly AlertRow[]): ActiveAlerts {
 }
 
 /** An alert as pushed live: added, moved to another state, or dropped once resolved. */
-export function applyAlert(alerts: ActiveAlerts, row: AlertRow): ActiveAlerts {
+export function applyAlert(alerts: ActiveAlerts, row: AlertRecord): ActiveAlerts {
   const existing = alerts.get(row.alert_id);
   if (!isActive(row.state)) {
     if (!existing) return alerts;
@@ -123,10 +123,10 @@ export function countBySeverity(alerts: ActiveAlerts): SeverityCount[] {
 }
 
 /** Parses a pushed alert's data, which the server sends as a stored alert row. */
-export function alertFromMessage(data: Record<string, unknown>): AlertRow | null {
+export function alertFromMessage(data: Record<string, unknown>): AlertRecord | null {
   const { alert_id: id, severity, state } = data;
   if (typeof id !== 'string' || typeof severity !== 'string' || typeof state !== 'string') return null;
-  return data as unknown as AlertRow;
+  return data as unknown as AlertRecord;
 }
 
 // accuracy -------------------------------------------------------------------------

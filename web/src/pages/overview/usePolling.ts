@@ -1,7 +1,7 @@
 // Loads something now and again every `intervalMs` while mounted; keeps the last
 // good answer when a refresh fails, so a blip shows as a note, not an empty card.
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError } from '../../api';
+import { describeError, isAbort } from '../../api';
 
 export interface Polled<T> {
   data: T | null;
@@ -9,15 +9,6 @@ export interface Polled<T> {
   loading: boolean;
   /** Loads again now (e.g. after a reconnect). */
   refresh: () => void;
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'AbortError';
 }
 
 /** `load` must be stable (a module function or a useCallback), or every render restarts it. */

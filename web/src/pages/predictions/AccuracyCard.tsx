@@ -1,20 +1,21 @@
 // Live accuracy: stored forecasts scored against the windows that closed later,
 // per model version and horizon, over the last 24 hours of data.
 import { useCallback, useMemo, useState } from 'react';
+import { fetchAccuracy } from '../../api';
 import { formatDateTimeUtc, speedUnitLabel } from '../../format';
 import { useReconnect } from '../../live/LiveProvider';
 import { usePreferences } from '../../preferences';
 import { ACCURACY_METRICS, accuracyByModel, formatMetricValue, horizonsOf, metricValue, type AccuracyMetric } from './accuracy';
-import { fetchAccuracy } from './api';
 import { LineChart, type ChartSeries } from './LineChart';
 import { useLoad } from './useLoad';
 
 const REFRESH_MS = 60_000;
+const BUCKET_MINUTES = 60;
 const PALETTE = ['#c084fc', '#4ea8ff', '#3ddc84', '#f9c80e', '#ff7a59', '#9aa4b2'];
 
 export function AccuracyCard({ liveVersion }: { liveVersion: string | null }) {
   const { unit } = usePreferences();
-  const load = useCallback((signal: AbortSignal) => fetchAccuracy(signal), []);
+  const load = useCallback((signal: AbortSignal) => fetchAccuracy({ bucket_minutes: String(BUCKET_MINUTES) }, signal), []);
   const accuracy = useLoad(load, REFRESH_MS);
   useReconnect(accuracy.reload);
   const [metric, setMetric] = useState<AccuracyMetric>('speed_mae');
@@ -35,9 +36,9 @@ export function AccuracyCard({ liveVersion }: { liveVersion: string | null }) {
   const data = accuracy.data;
 
   return (
-    <section className="predictions-card" aria-labelledby="accuracy-title" data-testid="accuracy-card">
-      <header className="predictions-card-header">
-        <h3 id="accuracy-title">Live accuracy</h3>
+    <section className="card card-stack" aria-labelledby="accuracy-title" data-testid="accuracy-card">
+      <header className="card-header predictions-card-header">
+        <h3 id="accuracy-title" className="card-title">Live accuracy</h3>
         <label className="predictions-inline-label">
           Show
           <select value={metric} onChange={(e) => setMetric(e.target.value as AccuracyMetric)} data-testid="accuracy-metric">
@@ -79,8 +80,8 @@ export function AccuracyCard({ liveVersion }: { liveVersion: string | null }) {
             testId="accuracy-chart"
           />
           <div className="predictions-table-wrap">
-            <table className="predictions-table" data-testid="accuracy-table">
-              <caption className="predictions-sr-only">
+            <table className="data-table predictions-table" data-testid="accuracy-table">
+              <caption className="visually-hidden">
                 {metricLabel} by horizon and model
               </caption>
               <thead>

@@ -2,16 +2,19 @@
 // predicted speed with its 80 % band every 5 minutes up to that horizon.
 import { useCallback, useId, useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
+import { describeError } from '../../api';
 import { formatDateTimeUtc, formatSpeed, formatTimeUtc, speedUnitLabel } from '../../format';
 import { useLive } from '../../live/LiveProvider';
 import { usePreferences } from '../../preferences';
-import { describeError, generateForecast, type GeneratedForecast, type ModelList } from './api';
+import { generateForecast, type GeneratedForecast, type ModelList } from './api';
 import { forecastChart, forecastRows, formatBand, formatConfidence, formatVolume } from './forecastTable';
 import { LineChart, type ChartSeries } from './LineChart';
 import { searchSegments, segmentLabel } from './segmentSearch';
 
 const HORIZONS = Array.from({ length: 12 }, (_, i) => (i + 1) * 5);
 const BLEND = 'blend-v1';
+/** The forecast table's right-aligned columns, after the time. */
+const NUMBER_COLUMNS = ['Ahead', 'Speed', '80 % band', 'Volume', 'Confidence'] as const;
 
 export function ForecastCard({ models }: { models: ModelList | null }) {
   const { network } = useLive();
@@ -63,9 +66,9 @@ export function ForecastCard({ models }: { models: ModelList | null }) {
   const versions = models?.models.map((m) => m.version) ?? [];
 
   return (
-    <section className="predictions-card" aria-labelledby="forecast-title" data-testid="forecast-card">
-      <header className="predictions-card-header">
-        <h3 id="forecast-title">Forecast on demand</h3>
+    <section className="card card-stack" aria-labelledby="forecast-title" data-testid="forecast-card">
+      <header className="card-header predictions-card-header">
+        <h3 id="forecast-title" className="card-title">Forecast on demand</h3>
       </header>
       <form className="predictions-form predictions-forecast-form" onSubmit={submit}>
         <div className="predictions-field predictions-segment-picker">
@@ -152,25 +155,15 @@ export function ForecastCard({ models }: { models: ModelList | null }) {
             testId="forecast-chart"
           />
           <div className="predictions-table-wrap">
-            <table className="predictions-table" data-testid="forecast-table">
+            <table className="data-table predictions-table" data-testid="forecast-table">
               <thead>
                 <tr>
                   <th scope="col">Time (UTC)</th>
-                  <th scope="col" className="num">
-                    Ahead
-                  </th>
-                  <th scope="col" className="num">
-                    Speed
-                  </th>
-                  <th scope="col" className="num">
-                    80 % band
-                  </th>
-                  <th scope="col" className="num">
-                    Volume
-                  </th>
-                  <th scope="col" className="num">
-                    Confidence
-                  </th>
+                  {NUMBER_COLUMNS.map((title) => (
+                    <th key={title} scope="col" className="num">
+                      {title}
+                    </th>
+                  ))}
                 </tr>
               </thead>
               <tbody>

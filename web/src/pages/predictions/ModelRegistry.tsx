@@ -2,11 +2,10 @@
 // which one serves live, and promote / roll back with a confirmation step.
 import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
 import { formatDateTimeUtc, speedUnitLabel, type SpeedUnit } from '../../format';
+import { describeError, isAbort } from '../../api';
 import { usePreferences } from '../../preferences';
 import {
-  describeError,
   fetchModel,
-  isAbort,
   promoteModel,
   rollbackModel,
   type ModelDetail,
@@ -31,6 +30,18 @@ type Pending = { action: 'promote'; version: string } | { action: 'rollback' };
 interface Outcome {
   tone: 'ok' | 'error';
   text: string;
+}
+
+/** The header of a column of MaeCells: what it is, at which horizons, in which unit. */
+function MaeHeader({ title, unit }: { title: string; unit: SpeedUnit }) {
+  return (
+    <th scope="col" className="num">
+      {title}
+      <small>
+        {HEADLINE_HORIZONS.join(' · ')} min, {speedUnitLabel(unit)}
+      </small>
+    </th>
+  );
 }
 
 function MaeCell({ values, unit, testId }: { values: (number | null)[]; unit: SpeedUnit; testId: string }) {
@@ -129,8 +140,8 @@ function DetailPane({ version, unit }: { version: string; unit: SpeedUnit }) {
       {rows.length === 0 ? (
         <p className="predictions-muted">No metrics recorded for {shown}.</p>
       ) : (
-        <table className="predictions-table predictions-metrics">
-          <caption className="predictions-sr-only">
+        <table className="data-table predictions-table predictions-metrics">
+          <caption className="visually-hidden">
             {shown} errors of {version} per horizon
           </caption>
           <thead>
@@ -235,9 +246,9 @@ export function ModelRegistry({
   const list = models.data;
   const anyPromoted = list?.models.some((m) => m.promoted) ?? false;
   return (
-    <section className="predictions-card predictions-span-2" aria-labelledby="registry-title" ref={sectionRef} data-testid="registry-card">
-      <header className="predictions-card-header">
-        <h3 id="registry-title">Model registry</h3>
+    <section className="card card-stack predictions-span-2" aria-labelledby="registry-title" ref={sectionRef} data-testid="registry-card">
+      <header className="card-header predictions-card-header">
+        <h3 id="registry-title" className="card-title">Model registry</h3>
         {list && (
           <span className="predictions-muted" data-testid="live-model">
             Serving live: <strong>{list.live_model_version}</strong>
@@ -305,31 +316,21 @@ export function ModelRegistry({
       )}
       {list && list.models.length > 0 && (
         <div className="predictions-table-wrap">
-          <table className="predictions-table predictions-registry" data-testid="model-registry">
+          <table className="data-table predictions-table predictions-registry" data-testid="model-registry">
             <thead>
               <tr>
                 <th scope="col">
-                  <span className="predictions-sr-only">Details</span>
+                  <span className="visually-hidden">Details</span>
                 </th>
                 <th scope="col">Version</th>
                 <th scope="col">Kind</th>
                 <th scope="col">Training window</th>
                 <th scope="col">Created</th>
-                <th scope="col" className="num">
-                  Validation MAE
-                  <small>
-                    {HEADLINE_HORIZONS.join(' · ')} min, {speedUnitLabel(unit)}
-                  </small>
-                </th>
-                <th scope="col" className="num">
-                  Test MAE
-                  <small>
-                    {HEADLINE_HORIZONS.join(' · ')} min, {speedUnitLabel(unit)}
-                  </small>
-                </th>
+                <MaeHeader title="Validation MAE" unit={unit} />
+                <MaeHeader title="Test MAE" unit={unit} />
                 <th scope="col">Status</th>
                 <th scope="col">
-                  <span className="predictions-sr-only">Actions</span>
+                  <span className="visually-hidden">Actions</span>
                 </th>
               </tr>
             </thead>

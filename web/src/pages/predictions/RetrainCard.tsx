@@ -1,7 +1,8 @@
 // Retraining from the store's history: a days field, then a progress bar that
 // follows the server's job (polled once a second) until the model is registered.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { describeError, fetchJob, fetchJobs, isAbort, startTraining, type TrainingJob } from './api';
+import { describeError, isAbort } from '../../api';
+import { fetchJob, fetchJobs, startTraining, type TrainingJob } from './api';
 import { MAX_DAYS, MIN_DAYS, elapsed, isActive, parseDays, progressLabel, progressPercent } from './jobs';
 
 const POLL_MS = 1000;
@@ -106,9 +107,9 @@ export function RetrainCard({
 
   const percent = job ? progressPercent(job) : 0;
   return (
-    <section className="predictions-card" aria-labelledby="retrain-title" data-testid="retrain-card">
-      <header className="predictions-card-header">
-        <h3 id="retrain-title">Retrain</h3>
+    <section className="card card-stack" aria-labelledby="retrain-title" data-testid="retrain-card">
+      <header className="card-header predictions-card-header">
+        <h3 id="retrain-title" className="card-title">Retrain</h3>
       </header>
       <form className="predictions-form predictions-inline-form" onSubmit={submit} noValidate>
         <label htmlFor="retrain-days">Days of history</label>

@@ -1,7 +1,8 @@
 // Forecast settings: which horizons the live forecaster publishes and how often it
 // issues them. Checked here first; the server's own field errors show the same way.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { describeError, fetchForecastSettings, RequestError, saveForecastSettings } from './api';
+import { ApiError, describeError } from '../../api';
+import { fetchForecastSettings, saveForecastSettings } from './api';
 import {
   defaultsDraft,
   describeSchedule,
@@ -15,6 +16,15 @@ import {
   type SettingsErrors,
 } from './settings';
 import { useLoad } from './useLoad';
+
+/** Always in the page (the field's aria-describedby points at it); empty, and hidden, without an error. */
+function FieldError({ id, error }: { id: string; error: string | null | undefined }) {
+  return (
+    <p id={id} className="predictions-error predictions-field-error" role="alert">
+      {error ?? ''}
+    </p>
+  );
+}
 
 export function SettingsCard() {
   const loaded = useLoad(fetchForecastSettings);
@@ -49,8 +59,8 @@ export function SettingsCard() {
         },
         (error: unknown) => {
           setServerErrors(
-            error instanceof RequestError && error.problems.length > 0
-              ? problemsByField(error.problems)
+            error instanceof ApiError && error.fields.length > 0
+              ? problemsByField(error.fields)
               : { other: describeError(error) },
           );
           setSaving(false);
@@ -63,9 +73,9 @@ export function SettingsCard() {
   const horizonsError = serverErrors.horizons_min ?? errors.horizons_min;
   const refreshError = serverErrors.refresh_minutes ?? errors.refresh_minutes;
   return (
-    <section className="predictions-card" aria-labelledby="settings-title" data-testid="settings-card">
-      <header className="predictions-card-header">
-        <h3 id="settings-title">Forecast settings</h3>
+    <section className="card card-stack" aria-labelledby="settings-title" data-testid="settings-card">
+      <header className="card-header predictions-card-header">
+        <h3 id="settings-title" className="card-title">Forecast settings</h3>
         {saved && (
           <span className="predictions-muted" data-testid="settings-current">
             Now: {describeSchedule(saved)}
@@ -95,9 +105,7 @@ export function SettingsCard() {
                 </label>
               ))}
             </div>
-            <p id="settings-horizons-error" className="predictions-error predictions-field-error" role="alert">
-              {horizonsError ?? ''}
-            </p>
+            <FieldError id="settings-horizons-error" error={horizonsError} />
           </fieldset>
           <div className="predictions-field">
             <label htmlFor="settings-refresh">Issue forecasts every</label>
@@ -115,9 +123,7 @@ export function SettingsCard() {
                 </option>
               ))}
             </select>
-            <p id="settings-refresh-error" className="predictions-error predictions-field-error" role="alert">
-              {refreshError ?? ''}
-            </p>
+            <FieldError id="settings-refresh-error" error={refreshError} />
           </div>
           <p className="predictions-muted">
             Issues fall on the clock (every 15 min: at :00, :15, :30, :45 UTC). Default from the server&apos;s settings:{' '}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accuracyByModel, formatMetricValue, horizonsOf, metricValue } from './accuracy';
-import type { AccuracyBucket } from './api';
+import type { AccuracyBucket } from '../../types';
 
 function bucket(model: string, horizon: number, n: number, mae: number | null, rmse: number | null = mae, coverage: number | null = 0.8): AccuracyBucket {
   return {

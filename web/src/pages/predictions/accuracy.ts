@@ -2,7 +2,7 @@
 // The figures are weighted by the number of forecasts scored in each bucket, as the
 // server's own per-horizon summary is (RMSE from the weighted mean squared error).
 import { convertSpeed, type SpeedUnit } from '../../format';
-import type { AccuracyBucket } from './api';
+import type { AccuracyBucket } from '../../types';
 
 export interface HorizonStats {
   horizon_minutes: number;

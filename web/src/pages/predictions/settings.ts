@@ -1,6 +1,7 @@
 // The forecast settings form: the draft being edited, its validation and the
 // server's field errors mapped back onto the form's fields.
-import type { FieldProblem, ForecastSettings } from './api';
+import type { FieldProblem } from '../../api';
+import type { ForecastSettings } from './api';
 
 export interface SettingsDraft {
   horizons: number[];

@@ -1,7 +1,7 @@
 // Loads something when mounted, again on `reload()` and, with `intervalMs`, on a
 // timer; keeps the last good answer when a refresh fails.
 import { useCallback, useEffect, useState } from 'react';
-import { describeError, isAbort } from './api';
+import { describeError, isAbort } from '../../api';
 
 export interface Loaded<T> {
   data: T | null;

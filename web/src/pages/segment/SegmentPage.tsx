@@ -4,10 +4,11 @@
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { Link, useParams } from 'react-router';
 import { BAND_COLORS, BAND_LABELS, speedBand, type BandThresholds } from '../../bands';
-import { convertSpeed, formatDateTimeUtc, formatSpeed, formatTimeUtc, speedUnitLabel, type SpeedUnit } from '../../format';
+import { convertSpeed, formatDateTimeUtc, formatSpeed, formatSpeedRange, formatTimeUtc, speedUnitLabel, type SpeedUnit } from '../../format';
 import { useLive } from '../../live/LiveProvider';
 import type { LiveStore } from '../../liveStore';
 import { usePreferences } from '../../preferences';
+import { FactList } from '../../panel/FactList';
 import type { Segment } from '../../types';
 import { mainHorizons } from '../overview/model';
 import { formatCount, formatFixed } from '../overview/numbers';
@@ -118,8 +119,8 @@ function Neighbours({
     </div>
   );
   return (
-    <section className="segment-card" aria-labelledby="segment-neighbours-title">
-      <h3 id="segment-neighbours-title">Neighbours</h3>
+    <section className="card segment-card" aria-labelledby="segment-neighbours-title">
+      <h3 id="segment-neighbours-title" className="card-title">Neighbours</h3>
       {list('Upstream (traffic comes from)', segment.upstream, 'upstream')}
       {list('Downstream (traffic goes to)', segment.downstream, 'downstream')}
     </section>
@@ -191,44 +192,32 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
         <div className="segment-now" data-testid="segment-speed" data-value={speed ?? ''}>
           <span className="segment-now-speed" style={{ color: BAND_COLORS[band] }}>
             {speed == null || !Number.isFinite(speed) ? '—' : Math.round(convertSpeed(speed, unit))}
-            <span className="segment-now-unit">{unitLabel}</span>
+            <span className="figure-unit">{unitLabel}</span>
           </span>
           <span className="segment-now-meta">
-            <span className="segment-band" style={{ borderColor: BAND_COLORS[band], color: BAND_COLORS[band] }}>
+            <span className="band-pill segment-band" style={{ borderColor: BAND_COLORS[band], color: BAND_COLORS[band] }}>
               {bandLabel(speed, limits, unit)}
             </span>
             <span>LOS {reading?.level_of_service ?? '—'}</span>
             <span>{reading ? `at ${formatDateTimeUtc(reading.timestamp)}` : 'no reading yet'}</span>
           </span>
         </div>
-        <dl className="segment-facts">
-          <div>
-            <dt>Road</dt>
-            <dd>{segment.road || '—'}</dd>
-          </div>
-          <div>
-            <dt>Direction</dt>
-            <dd>{segment.direction || '—'}</dd>
-          </div>
-          <div>
-            <dt>Lanes</dt>
-            <dd>{segment.lanes ?? '—'}</dd>
-          </div>
-          <div>
-            <dt>Length</dt>
-            <dd>{formatLength(segment.length_miles, unit)}</dd>
-          </div>
-          <div>
-            <dt>Free flow</dt>
-            <dd>{formatSpeed(segment.free_flow_speed, unit)}</dd>
-          </div>
-        </dl>
+        <FactList
+          className="segment-facts"
+          facts={[
+            ['Road', segment.road || '—'],
+            ['Direction', segment.direction || '—'],
+            ['Lanes', segment.lanes ?? '—'],
+            ['Length', formatLength(segment.length_miles, unit)],
+            ['Free flow', formatSpeed(segment.free_flow_speed, unit)],
+          ]}
+        />
       </header>
 
       <div className="segment-body">
-        <section className="segment-card segment-chart-card" aria-labelledby="segment-chart-title">
+        <section className="card segment-card segment-chart-card" aria-labelledby="segment-chart-title">
           <div className="segment-toolbar">
-            <h3 id="segment-chart-title">Speed and volume, 5-minute windows</h3>
+            <h3 id="segment-chart-title" className="card-title">Speed and volume, 5-minute windows</h3>
             <ToggleGroup
               label="Range"
               testId="range-selector"
@@ -246,10 +235,10 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
               format={(h) => `+${h} min`}
             />
           </div>
-          <div className="segment-chart-box">
+          <div className="chart-box">
             <SegmentChart data={series} scale={scale} />
             {chartEmpty && (
-              <div className="segment-chart-overlay">
+              <div className="chart-overlay segment-chart-overlay">
                 {data.chart.loadingHistory ? 'Loading…' : 'No data for this segment in this range yet'}
               </div>
             )}
@@ -263,12 +252,12 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
         </section>
 
         <div className="segment-side">
-          <section className="segment-card" aria-labelledby="segment-stats-title" data-testid="segment-stats">
-            <h3 id="segment-stats-title">Last 24 hours</h3>
+          <section className="card segment-card" aria-labelledby="segment-stats-title" data-testid="segment-stats">
+            <h3 id="segment-stats-title" className="card-title">Last 24 hours</h3>
             {data.summary.data ? (
               <>
                 <dl
-                  className="segment-stats"
+                  className="segment-stats fact-list"
                   data-start={data.statsRange ? new Date(data.statsRange.startMs).toISOString() : ''}
                   data-end={data.statsRange ? new Date(data.statsRange.endMs).toISOString() : ''}
                 >
@@ -305,7 +294,7 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
             <h4>Forecast error (MAE, last 24 h)</h4>
             {data.accuracy.data ? (
               horizons.length > 0 ? (
-                <table className="segment-table" data-testid="segment-accuracy">
+                <table className="data-table data-table-compact" data-testid="segment-accuracy">
                   <tbody>
                     {horizons.map((h) => (
                       <tr key={h.horizon_minutes} data-testid={`segment-mae-${h.horizon_minutes}`} data-mae={h.speed_mae ?? ''}>
@@ -329,10 +318,10 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
           <Neighbours segment={segment} byId={byId} store={store} unit={unit} limits={limits} />
         </div>
 
-        <section className="segment-card segment-forecast-card" aria-labelledby="segment-forecast-title">
-          <h3 id="segment-forecast-title">Current forecast</h3>
+        <section className="card segment-card segment-forecast-card" aria-labelledby="segment-forecast-title">
+          <h3 id="segment-forecast-title" className="card-title">Current forecast</h3>
           {fan.length > 0 ? (
-            <table className="segment-table" data-testid="segment-fan">
+            <table className="data-table data-table-compact" data-testid="segment-fan">
               <thead>
                 <tr>
                   <th scope="col">Horizon</th>
@@ -350,11 +339,7 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
                     <td style={{ color: BAND_COLORS[speedBand(p.predicted_speed, limits)] }}>
                       {formatSpeed(p.predicted_speed, unit)}
                     </td>
-                    <td>
-                      {p.speed_lower != null && p.speed_upper != null
-                        ? `${Math.round(convertSpeed(p.speed_lower, unit))}–${formatSpeed(p.speed_upper, unit)}`
-                        : '—'}
-                    </td>
+                    <td>{formatSpeedRange(p.speed_lower, p.speed_upper, unit)}</td>
                     <td>{p.predicted_volume == null ? '—' : formatFixed(p.predicted_volume, 0)}</td>
                   </tr>
                 ))}
@@ -365,13 +350,13 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
           )}
         </section>
 
-        <section className="segment-card segment-alerts-card" aria-labelledby="segment-alerts-title" data-testid="segment-alerts">
-          <h3 id="segment-alerts-title">
+        <section className="card segment-card segment-alerts-card" aria-labelledby="segment-alerts-title" data-testid="segment-alerts">
+          <h3 id="segment-alerts-title" className="card-title">
             Alerts <Link to="/alerts">all alerts →</Link>
           </h3>
           {data.alerts.data ? (
             alerts.length > 0 ? (
-              <table className="segment-table">
+              <table className="data-table data-table-compact">
                 <thead>
                   <tr>
                     <th scope="col">Severity</th>
@@ -386,7 +371,7 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
                   {alerts.slice(0, 50).map((a) => (
                     <tr key={a.alert_id} data-testid="segment-alert" data-state={a.state}>
                       <td>
-                        <span className={`segment-severity segment-severity-${a.severity}`}>{a.severity}</span>
+                        <span className={`pill severity severity-${a.severity}`}>{a.severity}</span>
                       </td>
                       <td>{a.alert_type.replaceAll('_', ' ')}</td>
                       <td>{a.state}</td>

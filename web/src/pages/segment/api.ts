@@ -1,7 +1,7 @@
-// The segment page's API calls and the shapes it reads.
-import { getJson } from '../../api';
-import type { HistoryResponse, PredictionsResponse, Segment } from '../../types';
-import type { AccuracyResponse, AlertListResponse, AnalyticsSummary } from '../overview/api';
+// The segment page's API calls and the shapes only it reads; history and the
+// latest forecast come from the shared fetchers (../../api).
+import { fetchAccuracy, fetchAlerts, fetchAnalyticsSummary, getJson } from '../../api';
+import type { AccuracyResponse, AlertListResponse, AnalyticsSummary, Segment } from '../../types';
 
 export interface SegmentDetailResponse extends Segment {
   upstream: string[];
@@ -35,11 +35,6 @@ export function fetchSegmentDetail(segmentId: string, signal?: AbortSignal): Pro
   return getJson<SegmentDetailResponse>(path(segmentId), signal);
 }
 
-export function fetchWindows(segmentId: string, limit: number, signal?: AbortSignal): Promise<HistoryResponse> {
-  const query = new URLSearchParams({ window_minutes: '5', limit: String(limit) });
-  return getJson<HistoryResponse>(`${path(segmentId)}/history?${query}`, signal);
-}
-
 export function fetchPastForecasts(
   segmentId: string,
   horizonMinutes: number,
@@ -55,15 +50,9 @@ export function fetchPastForecasts(
   return getJson<PastForecastsResponse>(`${path(segmentId)}/forecasts?${query}`, signal);
 }
 
-export function fetchLatestForecast(segmentId: string, signal?: AbortSignal): Promise<PredictionsResponse> {
-  const query = new URLSearchParams({ segment_id: segmentId });
-  return getJson<PredictionsResponse>(`/api/predictions/latest?${query}`, signal);
-}
-
 /** Alerts newest first; `segment_id` narrows them on servers that support it (filtered here too). */
 export function fetchSegmentAlerts(segmentId: string, limit: number, signal?: AbortSignal): Promise<AlertListResponse> {
-  const query = new URLSearchParams({ segment_id: segmentId, limit: String(limit) });
-  return getJson<AlertListResponse>(`/api/alerts?${query}`, signal);
+  return fetchAlerts({ segment_id: segmentId, limit: String(limit) }, signal);
 }
 
 export function fetchSegmentSummary(
@@ -72,15 +61,14 @@ export function fetchSegmentSummary(
   endMs: number,
   signal?: AbortSignal,
 ): Promise<AnalyticsSummary> {
-  const query = new URLSearchParams({
+  const query = {
     segment_ids: segmentId,
     start_date: new Date(startMs).toISOString(),
     end_date: new Date(endMs).toISOString(),
-  });
-  return getJson<AnalyticsSummary>(`/api/analytics/summary?${query}`, signal);
+  };
+  return fetchAnalyticsSummary(query, signal);
 }
 
 export function fetchSegmentAccuracy(segmentId: string, signal?: AbortSignal): Promise<AccuracyResponse> {
-  const query = new URLSearchParams({ segment_id: segmentId });
-  return getJson<AccuracyResponse>(`/api/predictions/accuracy?${query}`, signal);
+  return fetchAccuracy({ segment_id: segmentId }, signal);
 }

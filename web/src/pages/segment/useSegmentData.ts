@@ -1,21 +1,17 @@
 // Loads what the segment page shows and keeps it live. The segment itself is
 // loaded first: an unknown id then costs one 404, not one per panel.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError } from '../../api';
+import { ApiError, describeError, fetchHistory, fetchLatestPredictions, isAbort } from '../../api';
 import { useLiveMessages, useReconnect } from '../../live/LiveProvider';
 import { latestForecasts, mergePredictionBatch, mergeWindow } from '../../panel/detail';
-import type { Prediction, PredictionBatch, TrafficWindow } from '../../types';
-import type { AccuracyResponse, AlertRow, AnalyticsSummary } from '../overview/api';
+import type { AccuracyResponse, AlertRecord, AnalyticsSummary, Prediction, PredictionBatch, TrafficWindow } from '../../types';
 import { alertFromMessage } from '../overview/model';
-import { describeError } from '../overview/usePolling';
 import {
-  fetchLatestForecast,
   fetchPastForecasts,
   fetchSegmentAccuracy,
   fetchSegmentAlerts,
   fetchSegmentDetail,
   fetchSegmentSummary,
-  fetchWindows,
   type PastForecast,
   type SegmentDetailResponse,
 } from './api';
@@ -27,10 +23,6 @@ const HOUR_MS = 60 * MINUTE_MS;
 const STATS_HOURS = 24;
 /** Alerts read when the server cannot filter by segment (the newest of the network). */
 const ALERT_LIMIT = 1000;
-
-function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'AbortError';
-}
 
 export type SegmentLoad =
   | { state: 'loading' }
@@ -99,7 +91,7 @@ export interface ChartState {
 
 export interface SegmentData {
   chart: ChartState;
-  alerts: Loaded<AlertRow[]>;
+  alerts: Loaded<AlertRecord[]>;
   summary: Loaded<AnalyticsSummary>;
   accuracy: Loaded<AccuracyResponse>;
   /** The range the statistics cover (epoch ms). */
@@ -125,7 +117,7 @@ export function useSegmentData(segmentId: string, enabled: boolean, rangeHours: 
     if (!enabled) return undefined;
     const controller = new AbortController();
     setLoadingHistory(true);
-    fetchWindows(segmentId, windowLimit, controller.signal).then(
+    fetchHistory(segmentId, { limit: windowLimit, signal: controller.signal }).then(
       (response) => {
         const fetched = response.windows.reduce<readonly TrafficWindow[]>(
           (merged, w) => mergeWindow(merged, w, WINDOW_MINUTES, windowLimit),
@@ -171,7 +163,7 @@ export function useSegmentData(segmentId: string, enabled: boolean, rangeHours: 
   useEffect(() => {
     if (!enabled) return undefined;
     const controller = new AbortController();
-    fetchLatestForecast(segmentId, controller.signal).then(
+    fetchLatestPredictions(segmentId, controller.signal).then(
       (response) => setFan((current) => latestForecasts([...response.predictions, ...current])),
       (e: unknown) => {
         // 404: no forecast issued yet for a segment the server knows; the fan stays empty.
@@ -235,16 +227,16 @@ export function useSegmentData(segmentId: string, enabled: boolean, rangeHours: 
   };
 }
 
-function upsertAlert(list: readonly AlertRow[], row: AlertRow): AlertRow[] {
+function upsertAlert(list: readonly AlertRecord[], row: AlertRecord): AlertRecord[] {
   const next = list.filter((a) => a.alert_id !== row.alert_id);
   next.push(row);
   return next.sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at));
 }
 
 /** The segment's alerts, newest first, kept current by live `alert` messages. */
-function useSegmentAlerts(segmentId: string, enabled: boolean, reload: number): Loaded<AlertRow[]> {
-  const [state, setState] = useState<Loaded<AlertRow[]>>(LOADING);
-  const pushed = useRef<AlertRow[]>([]);
+function useSegmentAlerts(segmentId: string, enabled: boolean, reload: number): Loaded<AlertRecord[]> {
+  const [state, setState] = useState<Loaded<AlertRecord[]>>(LOADING);
+  const pushed = useRef<AlertRecord[]>([]);
   useEffect(() => {
     if (!enabled) return undefined;
     const controller = new AbortController();

@@ -59,11 +59,63 @@ function BandPreview({ fastAboveMph, slowBelowMph }: { fastAboveMph: number; slo
     <ul className="settings-preview" aria-label="Segments in each band with these limits" data-testid="band-preview">
       {BANDS.map((band) => (
         <li key={band} data-band={band}>
-          <span className="settings-swatch" style={{ background: BAND_COLORS[band] }} aria-hidden="true" />
+          <span className="swatch" style={{ background: BAND_COLORS[band] }} aria-hidden="true" />
           <span className="settings-preview-count">{counts[band]}</span> {labels[band]}
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The two limits, each in its band's colour (the yellow band lies between them). */
+const LIMIT_FIELDS: readonly { name: keyof BandForm; label: string }[] = [
+  { name: 'fast', label: 'Green above' },
+  { name: 'slow', label: 'Red below' },
+];
+
+/** One band limit: its colour, the number in the viewer's unit and its problem, if any. */
+function LimitField({
+  name,
+  label,
+  unitLabel,
+  value,
+  error,
+  onChange,
+}: {
+  name: keyof BandForm;
+  label: string;
+  unitLabel: string;
+  value: string;
+  error: string | undefined;
+  onChange: (value: string) => void;
+}) {
+  const id = `settings-${name}`;
+  return (
+    <div className="settings-field">
+      <label htmlFor={id}>
+        <span className="swatch" style={{ background: BAND_COLORS[name] }} aria-hidden="true" /> {label}
+      </label>
+      <span className="settings-input-unit">
+        <input
+          id={id}
+          name={name}
+          type="number"
+          inputMode="decimal"
+          min={0}
+          step="any"
+          value={value}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+          onChange={(e) => onChange(e.target.value)}
+        />
+        {unitLabel}
+      </span>
+      {error && (
+        <p className="settings-error" id={`${id}-error`} role="alert" data-testid={`${name}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -100,64 +152,25 @@ function BandLimits() {
   return (
     <form className="settings-bands" onSubmit={submit} noValidate aria-label="Speed bands" data-testid="band-form">
       <div className="settings-band-fields">
-        <div className="settings-field">
-          <label htmlFor="settings-fast">
-            <span className="settings-swatch" style={{ background: BAND_COLORS.fast }} aria-hidden="true" /> Green above
-          </label>
-          <span className="settings-input-unit">
-            <input
-              id="settings-fast"
-              name="fast"
-              type="number"
-              inputMode="decimal"
-              min={0}
-              step="any"
-              value={form.fast}
-              aria-invalid={errors.fast ? true : undefined}
-              aria-describedby={errors.fast ? 'settings-fast-error' : undefined}
-              onChange={(e) => edit('fast', e.target.value)}
-            />
-            {label}
-          </span>
-          {errors.fast && (
-            <p className="settings-error" id="settings-fast-error" role="alert" data-testid="fast-error">
-              {errors.fast}
-            </p>
-          )}
-        </div>
-        <div className="settings-field">
-          <label htmlFor="settings-slow">
-            <span className="settings-swatch" style={{ background: BAND_COLORS.slow }} aria-hidden="true" /> Red below
-          </label>
-          <span className="settings-input-unit">
-            <input
-              id="settings-slow"
-              name="slow"
-              type="number"
-              inputMode="decimal"
-              min={0}
-              step="any"
-              value={form.slow}
-              aria-invalid={errors.slow ? true : undefined}
-              aria-describedby={errors.slow ? 'settings-slow-error' : undefined}
-              onChange={(e) => edit('slow', e.target.value)}
-            />
-            {label}
-          </span>
-          {errors.slow && (
-            <p className="settings-error" id="settings-slow-error" role="alert" data-testid="slow-error">
-              {errors.slow}
-            </p>
-          )}
-        </div>
+        {LIMIT_FIELDS.map(({ name, label: text }) => (
+          <LimitField
+            key={name}
+            name={name}
+            label={text}
+            unitLabel={label}
+            value={form[name]}
+            error={errors[name]}
+            onChange={(value) => edit(name, value)}
+          />
+        ))}
         <p className="settings-hint settings-yellow">
-          <span className="settings-swatch" style={{ background: BAND_COLORS.moderate }} aria-hidden="true" /> Yellow
+          <span className="swatch" style={{ background: BAND_COLORS.moderate }} aria-hidden="true" /> Yellow
           between them
         </p>
       </div>
       <BandPreview fastAboveMph={preview.fastAboveMph} slowBelowMph={preview.slowBelowMph} />
       <div className="settings-actions">
-        <button type="submit" className="settings-primary">
+        <button type="submit" className="button-primary">
           Apply bands
         </button>
         <button
@@ -182,19 +195,19 @@ function BandLimits() {
 
 export default function SettingsPage() {
   return (
-    <div className="settings-page">
-      <h1 className="settings-title">Settings</h1>
-      <section className="settings-card" aria-labelledby="settings-display-heading">
-        <header className="settings-card-header">
-          <h2 id="settings-display-heading">Display</h2>
+    <div className="page-stack settings-page">
+      <h1 className="page-title">Settings</h1>
+      <section className="card card-stack settings-card" aria-labelledby="settings-display-heading">
+        <header className="card-header">
+          <h2 id="settings-display-heading" className="card-title">Display</h2>
           <span className="settings-hint">kept in this browser</span>
         </header>
         <UnitChoice />
         <BandLimits />
       </section>
-      <section className="settings-card" aria-labelledby="settings-alerts-heading">
-        <header className="settings-card-header">
-          <h2 id="settings-alerts-heading">Alert thresholds</h2>
+      <section className="card card-stack settings-card" aria-labelledby="settings-alerts-heading">
+        <header className="card-header">
+          <h2 id="settings-alerts-heading" className="card-title">Alert thresholds</h2>
           <span className="settings-hint">the congestion rule, on the server: every processor applies it</span>
         </header>
         <RuleEditor heading="Alert thresholds" />
