@@ -94,7 +94,7 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
       <section className="panel-section">
         <h3>5-minute mean speed, last {HISTORY_HOURS} h, and forecast</h3>
         <div className="chart-box">
-          <SpeedChart data={chartData} />
+          <SpeedChart data={chartData} unit={unit} limits={prefs} />
           {chartEmpty && (
             <div className="chart-overlay">
               {detail.loading ? 'Loading…' : (detail.historyError ?? 'No speed data for this segment yet')}

@@ -2,34 +2,40 @@
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'react';
 import type uPlot from 'uplot';
-import { BAND_COLORS, FAST_ABOVE_MPH, SLOW_BELOW_MPH } from '../bands';
+import { BAND_COLORS, type BandThresholds } from '../bands';
 import { AXIS, drawGuides, FORECAST_COLOR, formatAxisTime, OBSERVED_COLOR, useUPlot, utcDate } from '../chartKit';
-import type { SpeedChartData } from './chartData';
+import { convertSpeed, speedUnitLabel, type SpeedUnit } from '../format';
+import type { ChartValue, SpeedChartData } from './chartData';
 
 const FORECAST_BAND_FILL = 'rgba(192, 132, 252, 0.2)';
 const BAND_EDGE_COLOR = 'rgba(192, 132, 252, 0.45)';
 const HEIGHT = 230;
 
-function toAligned(data: SpeedChartData): uPlot.AlignedData {
-  return [data.x, data.observed, data.forecast, data.lower, data.upper];
+/** The series in the viewer's unit (the API's speeds are mph). */
+function toAligned(data: SpeedChartData, unit: SpeedUnit): uPlot.AlignedData {
+  const inUnit = (values: readonly ChartValue[]) => values.map((v) => (v == null ? v : convertSpeed(v, unit)));
+  return [data.x, inUnit(data.observed), inUnit(data.forecast), inUnit(data.lower), inUnit(data.upper)];
 }
 
-function formatValue(_u: uPlot, value: number | null): string {
-  return value == null ? '—' : `${value.toFixed(1)} mph`;
-}
-
-function formatBand(u: uPlot, low: number | null, _seriesIdx: number, idx: number | null): string {
-  const high = idx === null ? null : u.data[4]?.[idx];
-  return low == null || high == null ? '—' : `${Math.round(low)}–${Math.round(high)} mph`;
-}
-
-/** Faint guides at the band boundaries (with a marker at the forecast's issue time). */
-const BAND_LIMITS = [
-  [FAST_ABOVE_MPH, BAND_COLORS.fast],
-  [SLOW_BELOW_MPH, BAND_COLORS.slow],
-] as const;
-
-function chartOptions(width: number, issuedAt: { current: number | null }): uPlot.Options {
+function chartOptions(
+  width: number,
+  issuedAt: { current: number | null },
+  unit: SpeedUnit,
+  limits: BandThresholds,
+): uPlot.Options {
+  const label = speedUnitLabel(unit);
+  const formatValue = (_u: uPlot, value: number | null): string =>
+    value == null ? '—' : `${value.toFixed(1)} ${label}`;
+  const formatBand = (u: uPlot, low: number | null, _seriesIdx: number, idx: number | null): string => {
+    const high = idx === null ? null : u.data[4]?.[idx];
+    return low == null || high == null ? '—' : `${Math.round(low)}–${Math.round(high)} ${label}`;
+  };
+  // Faint guides at the band boundaries (with a marker at the forecast's issue time).
+  const bandLimits = [
+    [convertSpeed(limits.fastAboveMph, unit), BAND_COLORS.fast],
+    [convertSpeed(limits.slowBelowMph, unit), BAND_COLORS.slow],
+  ] as const;
+  const floor = Math.round(convertSpeed(80, unit));
   return {
     width,
     height: HEIGHT,
@@ -38,7 +44,7 @@ function chartOptions(width: number, issuedAt: { current: number | null }): uPlo
     scales: {
       x: { time: true },
       y: {
-        range: (_u, _min, max) => [0, Math.max(80, Math.ceil((max ?? 0) / 10) * 10 + 5)],
+        range: (_u, _min, max) => [0, Math.max(floor, Math.ceil((max ?? 0) / 10) * 10 + 5)],
       },
     },
     axes: [
@@ -65,23 +71,36 @@ function chartOptions(width: number, issuedAt: { current: number | null }): uPlo
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
     hooks: {
-      drawAxes: [(u) => drawGuides(u, { levels: BAND_LIMITS, levelAlpha: 0.55, marker: issuedAt.current, markerAlpha: 0.6 })],
+      drawAxes: [(u) => drawGuides(u, { levels: bandLimits, levelAlpha: 0.55, marker: issuedAt.current, markerAlpha: 0.6 })],
     },
   };
 }
 
-export function SpeedChart({ data }: { data: SpeedChartData }) {
+export function SpeedChart({
+  data,
+  unit,
+  limits,
+}: {
+  data: SpeedChartData;
+  unit: SpeedUnit;
+  limits: BandThresholds;
+}) {
   const issuedAtRef = useRef<number | null>(null);
-  // Created empty: the data effect below runs right after and fills it.
+  const { fastAboveMph, slowBelowMph } = limits;
+  // Created empty: the data effect below runs right after and fills it. A new unit or
+  // new band limits rebuild the chart (labels, guides and scale change).
   const { container, plot } = useUPlot(
-    (width) => ({ options: chartOptions(width, issuedAtRef), data: [[], [], [], [], []] }),
-    [],
+    (width) => ({
+      options: chartOptions(width, issuedAtRef, unit, { fastAboveMph, slowBelowMph }),
+      data: [[], [], [], [], []],
+    }),
+    [unit, fastAboveMph, slowBelowMph],
   );
 
   useEffect(() => {
     issuedAtRef.current = data.issuedAt;
-    plot.current?.setData(toAligned(data));
-  }, [data]);
+    plot.current?.setData(toAligned(data, unit));
+  }, [data, unit, plot, fastAboveMph, slowBelowMph]);
 
   return <div ref={container} className="speed-chart compact-chart" data-testid="speed-chart" />;
 }
