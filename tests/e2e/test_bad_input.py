@@ -232,6 +232,22 @@ def test_generate_validation(client: httpx.Client, server: BackgroundServer) -> 
     assert err["code"] == "insufficient_data"
 
 
+def test_conflicts_are_documented(client: httpx.Client) -> None:
+    # Found by the OpenAPI fuzzer: these 409s were answered but not in the schema.
+    err = envelope(client.post("/api/models/rollback"), 409)
+    assert err["details"][0]["field"] == "version"
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/api/predictions/generate",
+        "/api/models/{version}/promote",
+        "/api/models/rollback",
+    ):
+        responses = paths[path]["post"]["responses"]
+        assert responses["409"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+        }, path
+
+
 def test_unknown_path_and_method(client: httpx.Client) -> None:
     assert envelope(client.get("/api/nothing-here"), 404)["code"] == "not_found"
     assert envelope(client.delete("/api/traffic/events"), 405)["code"] == "method_not_allowed"

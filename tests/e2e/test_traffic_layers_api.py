@@ -221,6 +221,13 @@ def test_forecast_layer_refuses_bad_horizons(client: httpx.Client, value: str) -
     assert_envelope(response, 422, "horizon_minutes")
 
 
+def test_forecast_layer_documents_its_horizons(client: httpx.Client) -> None:
+    # Found by the OpenAPI fuzzer: the schema let 7 through, the server refused it.
+    params = client.get("/openapi.json").json()["paths"]["/api/traffic/forecast"]["get"]
+    (horizon,) = (p for p in params["parameters"] if p["name"] == "horizon_minutes")
+    assert horizon["schema"]["multipleOf"] == 5
+
+
 # history layer ------------------------------------------------------------------------
 
 

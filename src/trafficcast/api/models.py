@@ -224,3 +224,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "Temporarily unavailable; retry after the Retry-After header"),
     )
 }
+
+# Routes that may refuse a well-formed request because of the server's state.
+CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    409: {"model": ErrorEnvelope, "description": "The server's current state refuses this"},
+}

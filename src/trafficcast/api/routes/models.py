@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.errors import ApiError
-from trafficcast.api.models import ERROR_RESPONSES
+from trafficcast.api.models import CONFLICT_RESPONSES, ERROR_RESPONSES
 from trafficcast.api.responses import JSON
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.forecast.registry import (
@@ -101,7 +101,7 @@ async def show_model(version: str = VERSION, runtime: Runtime = Depends(get_runt
 @router.post(
     "/{version}/promote",
     response_model=ModelList,
-    responses=ERROR_RESPONSES,
+    responses=CONFLICT_RESPONSES,
     summary="Serve this version live from the next window close on",
 )
 async def promote(version: str = VERSION, runtime: Runtime = Depends(get_runtime)) -> JSON:
@@ -115,7 +115,7 @@ async def promote(version: str = VERSION, runtime: Runtime = Depends(get_runtime
 @router.post(
     "/rollback",
     response_model=ModelList,
-    responses=ERROR_RESPONSES,
+    responses=CONFLICT_RESPONSES,
     summary="Serve the version promoted before the current one",
 )
 async def rollback(runtime: Runtime = Depends(get_runtime)) -> JSON:

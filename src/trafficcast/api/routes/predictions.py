@@ -13,6 +13,7 @@ from starlette.responses import Response
 from trafficcast.api.deps import cached_json, get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import (
+    CONFLICT_RESPONSES,
     ERROR_RESPONSES,
     GeneratedPrediction,
     GenerateRequest,
@@ -89,7 +90,7 @@ async def latest(
 @router.post(
     "/generate",
     response_model=GeneratedPrediction,
-    responses=ERROR_RESPONSES,
+    responses=CONFLICT_RESPONSES,
     summary="Forecast one segment now, every 5 minutes up to horizon_minutes",
 )
 async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime)) -> JSON:

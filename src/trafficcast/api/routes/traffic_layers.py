@@ -55,15 +55,9 @@ async def forecast_layer(
     request: Request,
     runtime: Runtime = Depends(get_runtime),
     horizon_minutes: Annotated[
-        int, Query(ge=5, le=60, description="5 to 60, a multiple of 5")
+        int, Query(ge=5, le=60, multiple_of=5, description="5 to 60, a multiple of 5")
     ] = 15,
 ) -> Response:
-    if horizon_minutes % 5:
-        raise ApiError(
-            422,
-            f"horizon_minutes must be a multiple of 5, got {horizon_minutes}",
-            details=[{"field": "horizon_minutes", "reason": "not a multiple of 5"}],
-        )
 
     def load() -> dict[str, Any]:
         table = runtime.store.latest_predictions_at(horizon_minutes)
