@@ -76,6 +76,10 @@ runPageCheck('settings', async ({ page, baseUrl, screenshot }) => {
   await page.getByLabel('Miles per hour (mph)').check();
   await waitFor(page, () => document.querySelector('.band-counts li[data-band="fast"]')?.getAttribute('title') === 'Segments > 60 mph', null, 'the header did not switch back to mph');
 
+  // The form re-fills itself after a unit change (an effect, after the header has
+  // already switched): typing before that would be overwritten.
+  await waitFor(page, () => document.querySelector('#settings-fast')?.value === '60' && document.querySelector('#settings-slow')?.value === '30', null, 'the band form did not switch back to mph');
+
   // New limits: the header's counts follow, as the API's readings say they should.
   const [fast, slow] = [62, 58];
   await fastInput.fill(String(fast));
