@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,13 @@ import pytest
 
 from trafficcast.config import Settings
 from trafficcast.runtime import Runtime
+
+# Most tests are about traffic, not access: they run as a single operator on a laptop
+# would (anonymous admin, no rate limits; inherited by the servers they spawn). Tests
+# of authentication, roles and limits set these Settings explicitly, which wins.
+os.environ.setdefault("TRAFFICCAST_ANONYMOUS_ROLE", "admin")
+for _class in ("ANONYMOUS", "AUTHENTICATED", "PREMIUM"):
+    os.environ.setdefault(f"TRAFFICCAST_RATE_LIMIT_{_class}_PER_HOUR", "0")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

@@ -50,19 +50,41 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "", description="Redis for rate limits shared by API processes; empty = in-process"
     )
-    # Off (0) until users and API keys exist to tell the classes apart; PRODUCT.md §6's
-    # defaults are 100 / 1 000 / 10 000 an hour.
+    # PRODUCT.md §6's defaults; 0 turns a class's limit off.
     rate_limit_anonymous_per_hour: int = Field(
-        0, ge=0, description="Requests per hour per anonymous client; 0 = unlimited"
+        100, ge=0, description="Requests per hour per anonymous client address; 0 = unlimited"
     )
     rate_limit_authenticated_per_hour: int = Field(
-        0, ge=0, description="Requests per hour per signed-in user or API key; 0 = unlimited"
+        1000, ge=0, description="Requests per hour per signed-in user or API key; 0 = unlimited"
     )
     rate_limit_premium_per_hour: int = Field(
-        0, ge=0, description="Requests per hour for premium identities; 0 = unlimited"
+        10_000, ge=0, description="Requests per hour per premium user or API key; 0 = unlimited"
     )
     rate_limit_exempt_paths: Annotated[tuple[str, ...], NoDecode] = Field(
         ("/health", "/metrics"), description="Paths never rate limited"
+    )
+    anonymous_role: str = Field(
+        "",
+        description="What a caller without credentials may do: empty = only sign in (and "
+        "/health, /metrics, the page shell); viewer = read-only; analyst or admin only for a "
+        "single-user laptop",
+    )
+    jwt_secret: str = Field(
+        "",
+        description="HMAC key that signs access tokens; empty = a random key made once and "
+        "kept in the store, shared by every process on it",
+    )
+    access_token_minutes: int = Field(
+        15, gt=0, le=24 * 60, description="Lifetime of an access token"
+    )
+    refresh_token_hours: int = Field(
+        12, gt=0, le=90 * 24, description="Lifetime of a refresh token (a sign-in)"
+    )
+    accounts_refresh_s: float = Field(
+        5.0,
+        gt=0,
+        description="How often an API process re-reads users and API keys from the store, "
+        "so a disable, role change or revoke made elsewhere applies within this time",
     )
     bus_capacity_events: int = Field(2_000_000, gt=0, description="Bound of the in-process bus")
     window_minutes: Annotated[tuple[int, ...], NoDecode] = Field(
@@ -89,6 +111,30 @@ class Settings(BaseSettings):
     )
     ws_queue_size: int = Field(
         10_000, gt=0, description="Frames buffered per WebSocket client before it is dropped"
+    )
+    ws_max_message_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest command a WebSocket client may send; past it the connection "
+        "is closed with 1009",
+    )
+    ws_max_segments: int = Field(
+        20_000,
+        gt=0,
+        description="Most segment ids one WebSocket connection may subscribe to (\"*\" = all "
+        "counts as one)",
+    )
+    ws_max_messages_per_s: float = Field(
+        10.0,
+        ge=0,
+        description="Commands per second a WebSocket connection may send (bursts of twice "
+        "that pass); past it the connection is closed with 1008; 0 = unlimited",
+    )
+    ws_max_connections_per_client: int = Field(
+        32,
+        ge=0,
+        description="Open WebSocket connections per signed-in identity, or per address when "
+        "anonymous, on each API process; 0 = unlimited",
     )
     live_interval_ms: int = Field(
         1000, gt=0, description="Minimum gap between traffic_event messages per segment"
@@ -137,6 +183,14 @@ class Settings(BaseSettings):
         if not value or any(v <= 0 or v % 5 or v > 24 * 60 for v in value):
             raise ValueError("each horizon must be a positive multiple of 5 minutes, up to a day")
         return tuple(sorted(set(value)))
+
+    @field_validator("anonymous_role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("", "viewer", "analyst", "admin"):
+            raise ValueError("must be empty, viewer, analyst or admin")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -88,10 +88,14 @@ def test_every_response_carries_the_headers(client: TestClient) -> None:
     broken = client.get("/api/broken")
     assert broken.status_code == 409
     assert broken.headers["x-ratelimit-remaining"] == "1"
-    missing = client.get("/nope")
+    missing = client.get("/api/nope")
     assert missing.status_code == 404
     assert missing.headers["x-ratelimit-remaining"] == "0"
     assert missing.headers["x-ratelimit-reset"] == "3600"
+    # The page shell and static files are outside /api and /auth: never counted.
+    page = client.get("/assets/app.js")
+    assert page.status_code == 404
+    assert "x-ratelimit-limit" not in page.headers
 
 
 def test_past_the_limit_a_429_in_the_envelope(client: TestClient) -> None:
@@ -125,9 +129,9 @@ def test_exempt_paths_are_not_counted_or_labelled(client: TestClient) -> None:
 
 
 def test_exempt_paths_are_configurable() -> None:
-    with TestClient(build_app(MemoryRateLimiter(), exempt_paths=("/metrics",))) as c:
-        assert c.get("/health").headers["x-ratelimit-remaining"] == "2"
-        assert "x-ratelimit-limit" not in c.get("/metrics").headers
+    with TestClient(build_app(MemoryRateLimiter(), exempt_paths=("/api/broken",))) as c:
+        assert c.get("/api/thing").headers["x-ratelimit-remaining"] == "2"
+        assert "x-ratelimit-limit" not in c.get("/api/broken").headers
 
 
 def test_each_identity_has_its_own_budget(client: TestClient) -> None:

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trafficcast.api.errors import request_id
 from trafficcast.api.responses import JSON, error_body
+from trafficcast.auth.roles import Principal
 from trafficcast.ratelimit.base import Decision, RateLimiter
 
 ANONYMOUS = "anonymous"
@@ -32,7 +33,7 @@ Identity = Callable[[Scope], tuple[str, str]]
 
 
 def client_ip(scope: Scope) -> tuple[str, str]:
-    """Until authentication lands every caller is anonymous, counted by address.
+    """Every caller anonymous, counted by address (an app without AuthMiddleware).
 
     scope["client"] is the peer; behind a proxy, uvicorn's --proxy-headers with
     --forwarded-allow-ips puts the real client there (trusting X-Forwarded-For
@@ -41,6 +42,15 @@ def client_ip(scope: Scope) -> tuple[str, str]:
     client = scope.get("client")
     host = client[0] if client else "unknown"
     return f"ip:{host}", ANONYMOUS
+
+
+def principal_identity(scope: Scope) -> tuple[str, str]:
+    """The budget of the principal AuthMiddleware resolved: per user, per key, or per
+    address for anonymous callers."""
+    p: Principal | None = scope.get("state", {}).get("principal")
+    if p is None:
+        return client_ip(scope)
+    return p.rate_key, p.rate_class
 
 
 class RateLimitMiddleware:
@@ -52,6 +62,7 @@ class RateLimitMiddleware:
         *,
         window_s: int = 3600,
         exempt_paths: tuple[str, ...] = ("/health", "/metrics"),
+        limited_prefixes: tuple[str, ...] = ("/api/", "/auth/"),
         identity: Identity = client_ip,
         default_class: str = ANONYMOUS,
     ) -> None:
@@ -64,11 +75,18 @@ class RateLimitMiddleware:
         self.limits = dict(limits)
         self.window_s = window_s
         self.exempt_paths = frozenset(exempt_paths)
+        self.limited_prefixes = limited_prefixes
         self.identity = identity
         self.default_class = default_class
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exempt_paths:
+        # The page shell and its static files are not counted: a browser fetches them
+        # without credentials, and a few reloads would spend an anonymous budget.
+        if (
+            scope["type"] != "http"
+            or scope["path"] in self.exempt_paths
+            or not scope["path"].startswith(self.limited_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         key, cls = self.identity(scope)

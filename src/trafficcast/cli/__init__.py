@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from trafficcast.cli import running  # isort: split
 
-from trafficcast.cli import database, forecasting, models, processing
+from trafficcast.cli import accounts, database, forecasting, models, processing
 from trafficcast.cli.common import app
 
 app.add_typer(
     models.app, name="models", help="Trained forecasting models: list, show, promote, roll back."
 )
+app.add_typer(accounts.users_app, name="users", help="Users: add, list, set-role, disable.")
+app.add_typer(accounts.keys_app, name="keys", help="API keys: create, list, revoke.")
 
-__all__ = ["app", "database", "forecasting", "main", "processing", "running"]
+__all__ = ["accounts", "app", "database", "forecasting", "main", "processing", "running"]
 
 
 def main() -> None:

@@ -61,7 +61,13 @@ def serve(host: Host = None, port: Port = None, data_dir: DataDir = None) -> Non
 
     settings = _settings(host, port, data_dir)
     configure_logging(settings.log_level)
-    _serve(_start_runtime(settings))
+    runtime = _start_runtime(settings)
+    if not any(u.role == "admin" and not u.disabled for u in runtime.store.users()):
+        console.print(
+            "no admin yet: add one with `trafficcast users add NAME --role admin` "
+            "(with the embedded store, stop the server first)"
+        )
+    _serve(runtime)
 
 
 @app.command()
@@ -143,9 +149,39 @@ def demo(
         runtime.add_feed(feed)
     console.print(f"[bold]trafficcast {__version__}[/] demo: {what}")
     console.print(f"  map        http://{settings.host}:{settings.port}/")
+    _demo_admin(runtime, settings)
     console.print(f"  API docs   http://{settings.host}:{settings.port}/docs")
     console.print(f"  database   {settings.database_path}")
     _serve(runtime)
+
+
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        envvar="TRAFFICCAST_API_KEY",
+        help="API key (role api or admin) for --url; `trafficcast keys create` makes one",
+        show_default=False,
+    ),
+]
+
+
+def _demo_admin(runtime: Runtime, settings: Settings) -> None:
+    """No default password: the demo makes an admin with a random one, printed once."""
+    from trafficcast.auth import service
+    from trafficcast.auth.roles import Role, Tier
+
+    if any(u.role is Role.ADMIN and not u.disabled for u in runtime.store.users()):
+        console.print(
+            "  sign in    as an existing admin (new password: stop the demo, then "
+            f"TRAFFICCAST_DATABASE_URL=duckdb://{settings.database_path} "
+            "trafficcast users set-password admin --random-password)"
+        )
+        return
+    password = service.random_password()
+    name = "admin" if service.find_user(runtime.store, "admin") is None else "demo-admin"
+    service.create_user(runtime.store, name, password, Role.ADMIN, Tier.PREMIUM)
+    # Plain echo: the password must not be taken for rich markup.
+    typer.echo(f"  sign in    user {name}, password {password}  (shown once)")
 
 
 @app.command("replay")
@@ -159,6 +195,7 @@ def replay_cmd(
     ] = None,
     speed: Annotated[float, typer.Option(help="Clock speed-up; 0 = as fast as possible")] = 0.0,
     batch_size: Annotated[int, typer.Option(help="Events per request with --url")] = 10_000,
+    api_key: ApiKey = None,
     data_dir: DataDir = None,
 ) -> None:
     """Load a recorded dataset: into the local store, or through a server's REST API."""
@@ -171,7 +208,7 @@ def replay_cmd(
         raise typer.BadParameter(str(exc), param_hint="path") from exc
     total = dataset.events.num_rows
     if url is not None:
-        _post_events(url, dataset.events, batch_size, f"posting {dataset.name}")
+        _post_events(url, dataset.events, batch_size, f"posting {dataset.name}", api_key)
         return
     if settings.uses_kafka:
         _publish_to_bus(settings, dataset, speed)
@@ -213,6 +250,7 @@ def simulate(
         bool, typer.Option("--bus", help="Publish to the Kafka bus of TRAFFICCAST_BUS")
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Events per request with --url")] = 10_000,
+    api_key: ApiKey = None,
 ) -> None:
     """Generate simulated readings into a file, a running server or the Kafka bus."""
     if sum((out is not None, url is not None, bus)) != 1:
@@ -247,7 +285,7 @@ def simulate(
         _publish_to_bus(settings, Dataset("simulator", events, sim.segments, sim.links), 0.0)
     else:
         assert url is not None
-        _post_events(url, events, batch_size, "posting simulated readings")
+        _post_events(url, events, batch_size, "posting simulated readings", api_key)
 
 
 def _publish_to_bus(settings: Settings, dataset: Dataset, speed: float) -> None:
@@ -281,8 +319,13 @@ def _publish_to_bus(settings: Settings, dataset: Dataset, speed: float) -> None:
     )
 
 
-def _post_events(url: str, events: pa.Table, batch_size: int, label: str) -> None:
+def _post_events(
+    url: str, events: pa.Table, batch_size: int, label: str, api_key: str | None
+) -> None:
     endpoint = url.rstrip("/") + "/api/traffic/events/batch"
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["X-API-Key"] = api_key
     accepted = rejected = 0
     with _progress() as progress, httpx.Client(timeout=60) as client:
         task = progress.add_task(label, total=events.num_rows)
@@ -296,9 +339,7 @@ def _post_events(url: str, events: pa.Table, batch_size: int, label: str) -> Non
                     row["coordinates"] = {"latitude": la, "longitude": lo}
             body = orjson.dumps({"events": rows})
             for attempt in range(10):
-                response = client.post(
-                    endpoint, content=body, headers={"Content-Type": "application/json"}
-                )
+                response = client.post(endpoint, content=body, headers=headers)
                 if response.status_code != 503:
                     break
                 time.sleep(min(2**attempt * 0.1, 5))  # the server asked us to slow down

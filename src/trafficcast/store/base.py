@@ -15,6 +15,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from trafficcast.auth.accounts import ApiKeyRecord, UserRecord
+
 
 @dataclass(frozen=True)
 class EventQuery:
@@ -202,3 +204,24 @@ class Store(Protocol):
     # processor checkpoint
     def get_state(self, key: str) -> str | None: ...
     def set_state(self, key: str, value: str) -> None: ...
+
+    # accounts (users and API keys; few rows, read whole by the API's account cache)
+    def add_user(self, user: UserRecord) -> None:
+        """Insert a user; raise AccountExists when the name is taken."""
+        ...
+
+    def update_user(self, user: UserRecord) -> bool:
+        """Replace the user of that name; False when there is none."""
+        ...
+
+    def users(self) -> list[UserRecord]: ...
+
+    def add_api_key(self, key: ApiKeyRecord) -> None:
+        """Insert a key; raise AccountExists when its prefix is taken."""
+        ...
+
+    def revoke_api_key(self, prefix: str, at_ms: int) -> ApiKeyRecord | None:
+        """Mark a key revoked (the first revocation time stays); None when unknown."""
+        ...
+
+    def api_keys(self) -> list[ApiKeyRecord]: ...

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
+from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     DAILY_SUMMARY_SCHEMA,
@@ -30,6 +31,7 @@ from trafficcast.domain.schema import (
     SEGMENT_SCHEMA,
     WINDOW_SCHEMA,
 )
+from trafficcast.store import account_sql
 from trafficcast.store.alert_sql import (
     ACTIVE_SQL,
     UPDATED_AT,
@@ -194,6 +196,7 @@ class DuckDBStore:
     def init_schema(self) -> None:
         with self._cursor() as cur:
             cur.execute(_DDL)
+            cur.execute(account_sql.DDL)
 
     def close(self) -> None:
         if not self._closed:
@@ -642,6 +645,42 @@ class DuckDBStore:
 
     def set_state(self, key: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO processor_state VALUES (?, ?)", None, [key, value])
+
+    # accounts ------------------------------------------------------------------
+    def add_user(self, user: UserRecord) -> None:
+        try:
+            self._write(account_sql.insert_user("?"), None, account_sql.user_params(user))
+        except duckdb.ConstraintException as exc:
+            raise AccountExists(f"user {user.username!r} already exists") from exc
+
+    def update_user(self, user: UserRecord) -> bool:
+        with self._write_lock, self._cursor() as cur:
+            cur.execute(
+                account_sql.update_user("?") + " RETURNING username",
+                account_sql.user_update_params(user),
+            )
+            return cur.fetchone() is not None
+
+    def users(self) -> list[UserRecord]:
+        with self._cursor() as cur:
+            rows = cur.execute(account_sql.SELECT_USERS).fetchall()
+        return [account_sql.user_from_row(r) for r in rows]
+
+    def add_api_key(self, key: ApiKeyRecord) -> None:
+        try:
+            self._write(account_sql.insert_key("?"), None, account_sql.key_params(key))
+        except duckdb.ConstraintException as exc:
+            raise AccountExists(f"API key prefix {key.prefix!r} already exists") from exc
+
+    def revoke_api_key(self, prefix: str, at_ms: int) -> ApiKeyRecord | None:
+        with self._write_lock, self._cursor() as cur:
+            row = cur.execute(account_sql.revoke_key("?"), [at_ms, prefix]).fetchone()
+        return None if row is None else account_sql.key_from_row(row)
+
+    def api_keys(self) -> list[ApiKeyRecord]:
+        with self._cursor() as cur:
+            rows = cur.execute(account_sql.SELECT_KEYS).fetchall()
+        return [account_sql.key_from_row(r) for r in rows]
 
     # helpers -------------------------------------------------------------------
     def _query(self, sql: str, params: list[Any] | None = None) -> pa.Table:

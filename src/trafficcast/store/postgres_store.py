@@ -32,6 +32,7 @@ import pyarrow.csv as pacsv
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
+from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     DAILY_SUMMARY_SCHEMA,
@@ -43,7 +44,7 @@ from trafficcast.domain.schema import (
     TIMESTAMP,
     WINDOW_SCHEMA,
 )
-from trafficcast.store import migrate
+from trafficcast.store import account_sql, migrate
 from trafficcast.store.alert_sql import (
     ACTIVE_SQL,
     UPDATED_AT,
@@ -987,6 +988,41 @@ class PostgresStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
+
+    # accounts ------------------------------------------------------------------
+    def add_user(self, user: UserRecord) -> None:
+        try:
+            with self._connection() as conn:
+                conn.execute(account_sql.insert_user("%s"), account_sql.user_params(user))
+        except psycopg.errors.UniqueViolation as exc:
+            raise AccountExists(f"user {user.username!r} already exists") from exc
+
+    def update_user(self, user: UserRecord) -> bool:
+        with self._connection() as conn:
+            cur = conn.execute(account_sql.update_user("%s"), account_sql.user_update_params(user))
+            return cur.rowcount > 0
+
+    def users(self) -> list[UserRecord]:
+        with self._connection() as conn:
+            rows = conn.execute(account_sql.SELECT_USERS).fetchall()
+        return [account_sql.user_from_row(r) for r in rows]
+
+    def add_api_key(self, key: ApiKeyRecord) -> None:
+        try:
+            with self._connection() as conn:
+                conn.execute(account_sql.insert_key("%s"), account_sql.key_params(key))
+        except psycopg.errors.UniqueViolation as exc:
+            raise AccountExists(f"API key prefix {key.prefix!r} already exists") from exc
+
+    def revoke_api_key(self, prefix: str, at_ms: int) -> ApiKeyRecord | None:
+        with self._connection() as conn:
+            row = conn.execute(account_sql.revoke_key("%s"), [at_ms, prefix]).fetchone()
+        return None if row is None else account_sql.key_from_row(row)
+
+    def api_keys(self) -> list[ApiKeyRecord]:
+        with self._connection() as conn:
+            rows = conn.execute(account_sql.SELECT_KEYS).fetchall()
+        return [account_sql.key_from_row(r) for r in rows]
 
     # helpers -------------------------------------------------------------------
     def _read(self, query: str, schema: pa.Schema, params: Sequence[Any] = ()) -> pa.Table:

@@ -1,0 +1,50 @@
+"""Turn what a request presents (a bearer token, an API key, nothing) into a Principal."""
+
+from __future__ import annotations
+
+from trafficcast.auth import api_keys
+from trafficcast.auth.directory import AccountDirectory
+from trafficcast.auth.roles import Principal, Role
+from trafficcast.auth.tokens import TokenError, TokenIssuer
+
+
+class CredentialError(Exception):
+    """Credentials were presented and are not good; `reason` is safe to show the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Authenticator:
+    def __init__(
+        self, directory: AccountDirectory, issuer: TokenIssuer, anonymous_role: Role | None
+    ) -> None:
+        self.directory = directory
+        self.issuer = issuer
+        self.anonymous_role = anonymous_role
+
+    def anonymous(self, client: str) -> Principal:
+        return Principal("anonymous", client, self.anonymous_role)
+
+    def bearer(self, token: str) -> Principal:
+        # Some clients can only send a bearer token; an API key is accepted there too.
+        if token.startswith(api_keys.KEY_PREFIX):
+            return self.api_key(token)
+        try:
+            claims = self.issuer.verify(token, "access")
+        except TokenError as exc:
+            raise CredentialError(str(exc)) from exc
+        user = self.directory.user(claims.username)
+        if user is None or user.disabled or user.token_epoch != claims.epoch:
+            raise CredentialError("token revoked")
+        return Principal("user", user.username, user.role, user.tier)
+
+    def api_key(self, key: str) -> Principal:
+        prefix = api_keys.prefix_of(key)
+        record = self.directory.key(prefix) if prefix else None
+        if record is None or not api_keys.matches(key, record.key_hash):
+            raise CredentialError("invalid API key")
+        if not record.active:
+            raise CredentialError("API key revoked")
+        return Principal("api_key", record.prefix, record.role, record.tier)
