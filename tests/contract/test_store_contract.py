@@ -7,6 +7,7 @@ tests/services.py) only when its parameter runs, so the DuckDB tests need no ser
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pyarrow as pa
 import pytest
 
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA
+from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
+from trafficcast.auth.roles import Role, Tier
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     ALERT_SCHEMA,
@@ -926,3 +929,86 @@ def test_window_start_range_of_one_window_size(store: Store) -> None:
     assert store.window_start_range(5) == (T0 - 10 * MIN, T0 + 5 * MIN)
     assert store.window_start_range(1) == (T0 + 30 * MIN, T0 + 30 * MIN)
     assert store.window_start_range(15) is None
+
+
+# accounts (users and API keys) -------------------------------------------------
+
+
+def a_user(name: str, role: str = "viewer", **changes: object) -> UserRecord:
+    user = UserRecord(
+        username=name,
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        role=Role(role),
+        tier=Tier.STANDARD,
+        disabled=False,
+        token_epoch=0,
+        created_ms=T0,
+        updated_ms=T0,
+    )
+    return dataclasses.replace(user, **changes)  # type: ignore[arg-type]
+
+
+def a_key(prefix: str, created_ms: int = T0) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        prefix, "ab" * 32, f"key {prefix}", Role.API, Tier.PREMIUM, "boss", created_ms
+    )
+
+
+def test_users_are_added_listed_and_replaced_whole(store: Store) -> None:
+    store.add_user(a_user("zoe", "admin"))
+    store.add_user(a_user("al'; DROP TABLE users; --"))
+    assert [u.username for u in store.users()] == ["al'; DROP TABLE users; --", "zoe"]
+    with pytest.raises(AccountExists):
+        store.add_user(a_user("zoe"))
+    changed = a_user(
+        "zoe",
+        "analyst",
+        tier=Tier.PREMIUM,
+        disabled=True,
+        token_epoch=3,
+        updated_ms=T0 + MIN,
+        last_login_ms=T0 + HOUR,
+        password_hash="new",
+    )
+    assert store.update_user(changed)
+    assert store.users()[1] == changed
+    assert not store.update_user(a_user("nobody"))
+    assert len(store.users()) == 2
+
+
+def test_api_keys_are_listed_in_creation_order_and_revoked_once(store: Store) -> None:
+    store.add_api_key(a_key("BBBBBBBB", T0 + MIN))
+    store.add_api_key(a_key("AAAAAAAA", T0))
+    with pytest.raises(AccountExists):
+        store.add_api_key(a_key("AAAAAAAA"))
+    assert [k.prefix for k in store.api_keys()] == ["AAAAAAAA", "BBBBBBBB"]
+    assert store.api_keys()[0] == a_key("AAAAAAAA", T0)
+    revoked = store.revoke_api_key("AAAAAAAA", T0 + HOUR)
+    assert revoked is not None and revoked.revoked_ms == T0 + HOUR and not revoked.active
+    # A second revocation keeps the first time.
+    again = store.revoke_api_key("AAAAAAAA", T0 + 2 * HOUR)
+    assert again is not None and again.revoked_ms == T0 + HOUR
+    assert store.revoke_api_key("CCCCCCCC", T0) is None
+    assert [k.active for k in store.api_keys()] == [False, True]
+
+
+def test_postgres_migration_0004_adds_and_drops_the_account_tables(postgres_database: str) -> None:
+    import psycopg
+    from alembic import command
+
+    from trafficcast.store import migrate
+
+    migrate.upgrade(postgres_database)
+    store = PostgresStore(postgres_database)
+    try:
+        store.add_user(a_user("zoe", "admin"))
+        assert store.users()[0].username == "zoe"
+    finally:
+        store.close()
+    command.downgrade(migrate.config(postgres_database), "0003")
+    with psycopg.connect(postgres_database) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_name IN ('users', 'api_keys')"
+        ).fetchone()
+        assert tables == (0,)
