@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
 from rich.table import Table
 
 from trafficcast.auth import service
@@ -25,6 +26,8 @@ from trafficcast.auth.roles import Role, Tier
 from trafficcast.cli.common import DataDir, _fail, _settings, console
 from trafficcast.runtime import open_store
 from trafficcast.store.base import Store, StoreUnavailable
+
+stdout = Console()  # tables are the commands' output; messages go to stderr
 
 users_app = typer.Typer(
     help="Users of the dashboard and API: add, list, set-role, disable, enable, set-password.",
@@ -121,7 +124,7 @@ def list_users(data_dir: DataDir = None) -> None:
         table.add_row(
             u.username, u.role, u.tier, state, _when(u.last_login_ms), _when(u.created_ms)
         )
-    console.print(table)
+    stdout.print(table)
 
 
 def _change(data_dir: Path | None, username: str, **changes: object) -> None:
@@ -207,7 +210,7 @@ def list_keys(data_dir: DataDir = None) -> None:
             k.created_by,
             _when(k.revoked_ms),
         )
-    console.print(table)
+    stdout.print(table)
 
 
 @keys_app.command("revoke")
