@@ -730,13 +730,15 @@ def test_alert_records_carry_the_operator_columns(store: Store) -> None:
 
 def test_acknowledge_then_pipeline_resolve_keeps_the_acknowledgement(store: Store) -> None:
     store.upsert_alerts(alert_rows([("c:a:1", "congestion", "major", "a", "open", T0, None, "m")]))
-    first = store.update_alert("c:a:1", "acknowledged", "on it", T0 + MIN)
+    first = store.update_alert("c:a:1", "acknowledged", "on it", T0 + MIN, "vera")
     assert first.changed
+    assert first.row.to_pylist()[0]["acknowledged_by"] == "vera"
     assert first.row.to_pylist()[0]["state"] == "acknowledged"
     # Acknowledged again: the first time stays, a new note replaces, no note keeps it.
-    store.update_alert("c:a:1", "acknowledged", "crew sent", T0 + 2 * MIN)
+    store.update_alert("c:a:1", "acknowledged", "crew sent", T0 + 2 * MIN, "zoe")
     store.update_alert("c:a:1", "acknowledged", None, T0 + 3 * MIN)
     acked = one(store, "c:a:1")
+    assert acked["acknowledged_by"] == "vera"  # the first operator stays
     assert ms(acked["acknowledged_at"]) == T0 + MIN
     assert acked["note"] == "crew sent"
     assert ms(acked["updated_at"]) == T0 + 3 * MIN

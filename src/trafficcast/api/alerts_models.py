@@ -32,7 +32,7 @@ class AlertRecord(BaseModel):
     message: str | None
     acknowledged_at: datetime | None = Field(description="the first acknowledgement")
     acknowledged_by: str | None = Field(
-        description="who acknowledged; null until users and login exist"
+        description="who acknowledged first: a user name, key:<prefix>, or anonymous"
     )
     note: str | None = Field(description="the operator's latest note")
     updated_at: datetime = Field(description="the last change, by the pipeline or an operator")

@@ -52,15 +52,24 @@ def pipeline_rows(alerts: pa.Table) -> pa.Table:
 
 
 def update_set(state: str, dialect: Dialect) -> str:
-    """SET clause of an operator's action; parameters: at_ms, note, at_ms."""
+    """SET clause of an operator's action; parameters: update_params(...)."""
     t = dialect.time
     if state == "acknowledged":
-        first = f"acknowledged_at = coalesce(acknowledged_at, {t})"
+        # The first acknowledgement names who took the alert on; later ones keep it.
+        first = (
+            f"acknowledged_at = coalesce(acknowledged_at, {t}), "
+            f"acknowledged_by = coalesce(acknowledged_by, {dialect.param})"
+        )
     elif state == "resolved":
         first = f"resolved_at = {t}"
     else:
         raise ValueError(f"an operator cannot move an alert to {state!r}")
     return f"state = '{state}', {first}, note = coalesce({dialect.param}, note), updated_at = {t}"
+
+
+def update_params(state: str, note: str | None, at_ms: int, by: str | None) -> list[Any]:
+    """The parameters of update_set's clause, in its order."""
+    return [at_ms, by, note, at_ms] if state == "acknowledged" else [at_ms, note, at_ms]
 
 
 def alert_filters(query: AlertQuery, dialect: Dialect) -> tuple[str, list[Any]]:

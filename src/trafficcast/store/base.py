@@ -181,9 +181,12 @@ class Store(Protocol):
         """One alert record (ALERT_RECORD_SCHEMA); no rows for an unknown id."""
         ...
 
-    def update_alert(self, alert_id: str, state: str, note: str | None, at_ms: int) -> AlertUpdate:
-        """An operator moves an open or acknowledged alert to `state` (acknowledged or
-        resolved) at at_ms, atomically. Acknowledging keeps the first acknowledged_at; a
+    def update_alert(
+        self, alert_id: str, state: str, note: str | None, at_ms: int, by: str | None = None
+    ) -> AlertUpdate:
+        """An operator (`by`) moves an open or acknowledged alert to `state` (acknowledged or
+        resolved) at at_ms, atomically. Acknowledging keeps the first acknowledged_at and
+        acknowledged_by; a
         note given replaces the stored one. A resolved alert is left as it is
         (changed=False)."""
         ...

@@ -38,6 +38,7 @@ from trafficcast.store.alert_sql import (
     UPSERT_SET,
     alert_filters,
     pipeline_rows,
+    update_params,
     update_set,
 )
 from trafficcast.store.base import (
@@ -494,13 +495,19 @@ class DuckDBStore:
             f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id]
         )
 
-    def update_alert(self, alert_id: str, state: str, note: str | None, at_ms: int) -> AlertUpdate:
+    def update_alert(
+        self, alert_id: str, state: str, note: str | None, at_ms: int, by: str | None = None
+    ) -> AlertUpdate:
         sql = (
             f"UPDATE alerts SET {update_set(state, _DIALECT)} "
             f"WHERE alert_id = ? AND state IN ({ACTIVE_SQL}) RETURNING alert_id"
         )
         with self.transaction():
-            changed = bool(self._tx.cursor.execute(sql, [at_ms, note, at_ms, alert_id]).fetchall())
+            changed = bool(
+                self._tx.cursor.execute(
+                    sql, [*update_params(state, note, at_ms, by), alert_id]
+                ).fetchall()
+            )
         return AlertUpdate(self.alert(alert_id), changed)
 
     def _alert_rows(self, sql: str, params: list[Any]) -> pa.Table:

@@ -51,6 +51,7 @@ from trafficcast.store.alert_sql import (
     UPSERT_SET,
     alert_filters,
     pipeline_rows,
+    update_params,
     update_set,
 )
 from trafficcast.store.base import (
@@ -824,14 +825,19 @@ class PostgresStore:
             [alert_id],
         )
 
-    def update_alert(self, alert_id: str, state: str, note: str | None, at_ms: int) -> AlertUpdate:
+    def update_alert(
+        self, alert_id: str, state: str, note: str | None, at_ms: int, by: str | None = None
+    ) -> AlertUpdate:
         sql = (
             f"UPDATE alerts SET {update_set(state, _DIALECT)} "
             f"WHERE alert_id = %s AND state IN ({ACTIVE_SQL}) RETURNING alert_id"
         )
         with self.transaction():
             with self._connection() as conn:
-                changed = conn.execute(sql, [at_ms, note, at_ms, alert_id]).fetchone() is not None
+                changed = (
+                    conn.execute(sql, [*update_params(state, note, at_ms, by), alert_id]).fetchone()
+                    is not None
+                )
             return AlertUpdate(self.alert(alert_id), changed)
 
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]:
