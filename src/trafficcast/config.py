@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     ws_max_segments: int = Field(
         20_000,
         gt=0,
-        description="Most segment ids one WebSocket connection may subscribe to (\"*\" = all "
+        description='Most segment ids one WebSocket connection may subscribe to ("*" = all '
         "counts as one)",
     )
     ws_max_messages_per_s: float = Field(
@@ -142,7 +142,11 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Origins allowed to call the API from a browser"
     )
-    log_level: str = Field("INFO", description="Logging level")
+    log_level: str = Field(
+        "INFO",
+        description="Level of the JSON logs, ours and uvicorn's: DEBUG (adds one record per "
+        "successful request), INFO, WARNING, ERROR or CRITICAL",
+    )
     map_tiles_url: str = Field(
         "",
         max_length=2048,
@@ -190,6 +194,14 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value not in ("", "viewer", "analyst", "admin"):
             raise ValueError("must be empty, viewer, analyst or admin")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
 
     @field_validator("database_url")

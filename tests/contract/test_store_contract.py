@@ -986,10 +986,13 @@ def test_api_keys_are_listed_in_creation_order_and_revoked_once(store: Store) ->
     assert [k.prefix for k in store.api_keys()] == ["AAAAAAAA", "BBBBBBBB"]
     assert store.api_keys()[0] == a_key("AAAAAAAA", T0)
     revoked = store.revoke_api_key("AAAAAAAA", T0 + HOUR)
-    assert revoked is not None and revoked.revoked_ms == T0 + HOUR and not revoked.active
+    assert revoked is not None
+    assert revoked.revoked_ms == T0 + HOUR
+    assert not revoked.active
     # A second revocation keeps the first time.
     again = store.revoke_api_key("AAAAAAAA", T0 + 2 * HOUR)
-    assert again is not None and again.revoked_ms == T0 + HOUR
+    assert again is not None
+    assert again.revoked_ms == T0 + HOUR
     assert store.revoke_api_key("CCCCCCCC", T0) is None
     assert [k.active for k in store.api_keys()] == [False, True]
 

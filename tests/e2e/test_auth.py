@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import jwt
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -57,6 +58,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(server, runtime, client)
 
 
+def counter(client: httpx.Client, name: str, **labels: str) -> float:
+    """One sample of a Prometheus counter on /metrics."""
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    raise AssertionError(f"{name}{labels} not on /metrics")
+
+
 def refused(r: httpx.Response, status: int, code: str) -> str:
     assert r.status_code == status, r.text
     body = r.json()
@@ -83,11 +93,14 @@ def test_anonymous_callers_may_only_sign_in(served: Served) -> None:
 
 def test_every_bad_sign_in_gets_the_same_answer(served: Served) -> None:
     c = served.client
+    before = counter(c, "trafficcast_auth_failures_total", reason="invalid_credentials")
     wrong = c.post("/auth/login", json={"username": "boss", "password": "not the password"})
     unknown = c.post("/auth/login", json={"username": "nobody", "password": ADMIN_PASSWORD})
     hostile = c.post("/auth/login", json={"username": "' OR 1=1 --", "password": "x"})
     messages = {refused(r, 401, "invalid_credentials") for r in (wrong, unknown, hostile)}
     assert len(messages) == 1
+    after = counter(c, "trafficcast_auth_failures_total", reason="invalid_credentials")
+    assert after - before == 3
     refused(c.post("/auth/login", json={"username": "boss"}), 422, "validation_error")
     refused(
         c.post("/auth/login", content=b"{", headers={"Content-Type": "application/json"}),
@@ -165,6 +178,8 @@ def test_expired_tampered_and_foreign_tokens_are_refused(served: Served) -> None
     refused(
         c.get("/api/segments", headers={"Authorization": "Basic Ym9zczpwdw=="}), 401, "unauthorized"
     )
+    assert counter(c, "trafficcast_auth_failures_total", reason="expired") == 1
+    assert counter(c, "trafficcast_auth_failures_total", reason="invalid_token") >= 5
 
 
 def test_disable_role_change_and_new_password_apply_at_once(served: Served) -> None:
@@ -367,6 +382,7 @@ def test_rate_limits_per_identity_class(tmp_path_factory: pytest.TempPathFactory
         assert [r.headers["x-ratelimit-remaining"] for r in anon] == ["2", "1", "0", "0"]
         assert int(anon[3].headers["retry-after"]) > 0
         refused(anon[3], 429, "rate_limited")
+        assert counter(c, "trafficcast_rate_limited_total", **{"class": "anonymous"}) == 1
         # Probes and the page shell are never counted.
         assert c.get("/health").status_code in (200, 503)
         assert "x-ratelimit-limit" not in c.get("/metrics").headers

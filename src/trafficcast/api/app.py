@@ -19,17 +19,23 @@ from starlette.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from trafficcast import __version__
+from trafficcast.api.auth_middleware import AuthMiddleware
+from trafficcast.api.authz import allow, unruled
 from trafficcast.api.cache import ResponseCache
 from trafficcast.api.errors import install_error_handlers
+from trafficcast.api.http_protocol import LimitedHttpToolsProtocol
 from trafficcast.api.metrics import ApiMetrics, PipelineCollector
 from trafficcast.api.middleware import RequestContextMiddleware
 from trafficcast.api.models import EventBatchIn, EventIn
-from trafficcast.api.rate_limit import RateLimitMiddleware
+from trafficcast.api.openapi_security import document_security
+from trafficcast.api.rate_limit import RateLimitMiddleware, principal_identity
 from trafficcast.api.routes import (
+    accounts,
     accuracy,
     alerts,
     analytics,
     analytics_trend,
+    auth,
     events,
     forecast_settings,
     live,
@@ -42,7 +48,13 @@ from trafficcast.api.routes import (
     traffic_layers,
     training,
 )
+from trafficcast.api.security_headers import SecurityHeadersMiddleware
 from trafficcast.api.throughput import ThroughputSampler
+from trafficcast.auth import service as accounts_service
+from trafficcast.auth.credentials import Authenticator
+from trafficcast.auth.directory import AccountDirectory
+from trafficcast.auth.roles import EVERYONE, Role
+from trafficcast.auth.tokens import TokenIssuer
 from trafficcast.ratelimit import make_limiter
 from trafficcast.runtime import Runtime
 
@@ -64,6 +76,21 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     # One budget per client across every API process when Redis is configured.
     limiter = make_limiter(s.redis_url or None)
     throughput = ThroughputSampler(lambda: system_stats.event_counter(runtime))
+    directory = AccountDirectory(runtime.store)
+    directory.reload()
+    issuer = TokenIssuer(
+        accounts_service.token_secret(runtime.store, s.jwt_secret),
+        s.access_token_minutes * 60,
+        s.refresh_token_hours * 3600,
+    )
+    authenticator = Authenticator(
+        directory, issuer, Role(s.anonymous_role) if s.anonymous_role else None
+    )
+
+    async def refresh_accounts() -> None:
+        while True:
+            await asyncio.sleep(s.accounts_refresh_s)
+            await asyncio.to_thread(directory.try_reload)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,10 +98,12 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         if manage_runtime:
             runtime.start()
         sampling = asyncio.create_task(throughput.run())
+        refreshing = asyncio.create_task(refresh_accounts())
         try:
             yield
         finally:
             sampling.cancel()
+            refreshing.cancel()
             if manage_runtime:
                 runtime.stop()
             await limiter.aclose()
@@ -88,12 +117,16 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.runtime = runtime
     registry = CollectorRegistry()
     metrics = ApiMetrics(registry)
-    registry.register(PipelineCollector(runtime))
+    registry.register(PipelineCollector(runtime, metrics))
     app.state.metrics = metrics
     app.state.cache = ResponseCache()
     app.state.throughput = throughput
+    app.state.accounts = directory
+    app.state.tokens = issuer
     install_error_handlers(app)
     for module in (
+        auth,
+        accounts,
         events,
         segments,
         segment_forecasts,
@@ -123,25 +156,41 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
             "premium": s.rate_limit_premium_per_hour,
         },
         exempt_paths=s.rate_limit_exempt_paths,
+        identity=principal_identity,
+        on_refused=metrics.rate_limited,
     )
+    # Outside the limiter, which counts per principal.
+    app.add_middleware(AuthMiddleware, authenticator=authenticator, on_failure=metrics.auth_failed)
     if runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(runtime.settings.cors_origins),
-            allow_methods=["GET", "POST", "PUT"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"],
+            # Readable by the calling page's script, not only by the browser.
+            expose_headers=[
+                "X-Request-ID",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+                "Retry-After",
+            ],
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    # Outermost: preflights, 429s and 404s carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, map_tiles_url=s.map_tiles_url)
     _document_raw_bodies(app)
     if (WEB_DIR / "index.html").exists():
         _serve_dashboard_pages(app)
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     else:
 
-        @app.get("/", include_in_schema=False)
+        @app.get("/", include_in_schema=False, dependencies=[allow(EVERYONE)])
         async def no_web() -> HTMLResponse:
             return HTMLResponse(_NO_WEB)
 
+    if missing := unruled(app.router.routes):
+        raise RuntimeError(f"routes without a role rule (api/authz.py): {missing}")
     return app
 
 
@@ -162,11 +211,15 @@ def _serve_dashboard_pages(app: FastAPI) -> None:
         return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     for path in DASHBOARD_PAGES:
-        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
+        # The shell is public; the data it loads is not.
+        app.add_api_route(
+            path, page, methods=["GET"], include_in_schema=False, dependencies=[allow(EVERYONE)]
+        )
 
 
 def _document_raw_bodies(app: FastAPI) -> None:
-    """Ingest routes read raw bytes for speed; publish their body schemas anyway."""
+    """Ingest routes read raw bytes for speed: publish their body schemas anyway; and
+    each route's roles, credentials and auth errors."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -179,6 +232,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}",
         )
         schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+        document_security(schema, app.routes)
         app.openapi_schema = schema
         return schema
 
@@ -194,7 +248,11 @@ def server_config(runtime: Runtime, host: str, port: int, log_level: str) -> uvi
         log_level=log_level,
         access_log=False,  # requests are counted in /metrics; a log line each is too costly
         log_config=None,  # uvicorn's records go through our JSON handler (logging_setup.py)
+        # httptools with bounded URL and headers, refused in the error envelope.
+        http=LimitedHttpToolsProtocol,
         ws="websockets-sansio",
+        # Oversized WebSocket commands are refused (1009) before they are buffered whole.
+        ws_max_size=runtime.settings.ws_max_message_bytes,
         # Compressing each small message costs more CPU than it saves bandwidth.
         ws_per_message_deflate=False,
     )

@@ -8,7 +8,7 @@ with a mistyped key should learn it, not get an anonymous budget.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -23,7 +23,12 @@ _MAX_CREDENTIAL = 4096  # a JWT or key is far shorter; anything longer is not on
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, on_failure: Any = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.on_failure = on_failure  # called with the failure reason (metrics)

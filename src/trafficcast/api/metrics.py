@@ -3,10 +3,16 @@
 Pipeline counters live as plain integers on the runtime's components and are
 exported by a collector when /metrics is scraped, so the hot path never
 touches a metrics lock.
+
+Every label has a bounded set of values whatever clients send (route templates,
+not paths; a fixed vocabulary of auth failure reasons and rate-limit classes):
+an unbounded label would grow the registry, and each scrape, without limit.
+docs/observability.md lists every family.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +26,49 @@ if TYPE_CHECKING:
     from trafficcast.runtime import Runtime
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+# Why a credential was refused, as a label. Callers may pass one of these or the
+# human reason the authenticator gives ("token revoked", "invalid API key", ...),
+# which is mapped by keyword; anything else counts as "other".
+AUTH_FAILURE_REASONS = (
+    "missing",
+    "malformed",
+    "invalid_token",
+    "expired",
+    "revoked",
+    "invalid_key",
+    "invalid_credentials",
+    "disabled",
+    "other",
+)
+_REASON_KEYWORDS = (
+    ("expired", "expired"),
+    ("revoked", "revoked"),
+    ("disabled", "disabled"),
+    ("api key", "invalid_key"),
+    ("credentials", "invalid_credentials"),
+    ("password", "invalid_credentials"),
+    ("bearer", "malformed"),
+    ("too long", "malformed"),
+    ("malformed", "malformed"),
+    ("missing", "missing"),
+    ("token", "invalid_token"),
+    ("signature", "invalid_token"),
+)
+RATE_CLASSES = ("anonymous", "authenticated", "premium", "other")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def auth_failure_reason(reason: str) -> str:
+    """The bounded label for a refusal reason (see AUTH_FAILURE_REASONS)."""
+    text = reason.strip().lower()
+    slug = _NOT_WORD.sub("_", text).strip("_")
+    if slug in AUTH_FAILURE_REASONS:
+        return slug
+    for keyword, label in _REASON_KEYWORDS:
+        if keyword in text:
+            return label
+    return "other"
 
 
 class ApiMetrics:
@@ -38,6 +87,25 @@ class ApiMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
+        auth_failures = Counter(
+            "trafficcast_auth_failures",
+            "Requests and logins refused for bad credentials, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        rate_limited = Counter(
+            "trafficcast_rate_limited",
+            "Requests refused with 429 by the rate limiter, by identity class",
+            ["class"],
+            registry=registry,
+        )
+        # Every series exists from the start (at 0), so rate() and alert rules see the
+        # first refusal as an increase rather than a new series.
+        self._auth_failures = {r: auth_failures.labels(r) for r in AUTH_FAILURE_REASONS}
+        self._rate_limited = {c: rate_limited.labels(c) for c in RATE_CLASSES}
+        # Forecast values answered by POST /api/predictions/generate (the stream
+        # processor's own count is read from its stats at scrape time).
+        self.on_demand_predictions = 0
 
         # Labelled children looked up once: labels() costs more than inc() itself.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -54,10 +122,23 @@ class ApiMetrics:
         children[0].inc()
         children[1].observe(seconds)
 
+    def auth_failed(self, reason: str) -> None:
+        """Count one refused credential (bad token or key, failed login)."""
+        self._auth_failures[auth_failure_reason(reason)].inc()
+
+    def rate_limited(self, cls: str) -> None:
+        """Count one 429 for an identity class (anonymous, authenticated, premium)."""
+        self._rate_limited[cls if cls in self._rate_limited else "other"].inc()
+
+    def predictions_made(self, values: int) -> None:
+        """Count forecast values answered on demand (one per horizon)."""
+        self.on_demand_predictions += values
+
 
 class PipelineCollector(Collector):
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, api: ApiMetrics | None = None) -> None:
         self.runtime = runtime
+        self.api = api
 
     def collect(self) -> Iterator[Metric]:
         rt = self.runtime
@@ -82,11 +163,27 @@ class PipelineCollector(Collector):
         late = CounterMetricFamily(
             "trafficcast_events_late", "Events too late for a window", labels=["window_minutes"]
         )
-        for minutes, count in sorted(stats.late_by_window.items()):
+        # Every configured window size from the start, at 0 until an event is late for it.
+        late_by_window = {m: 0 for m in rt.processor.windows} | stats.late_by_window
+        for minutes, count in sorted(late_by_window.items()):
             late.add_metric([str(minutes)], count)
         yield late
+        yield counter(
+            "events_late_dropped",
+            "Events too late for every window: kept in the late-events table, in no window",
+            stats.late,
+        )
         yield counter("windows_emitted", "Window results written", stats.windows_emitted)
-        yield counter("predictions", "Forecast values made", stats.predictions)
+        predictions = CounterMetricFamily(
+            "trafficcast_predictions",
+            "Forecast values made (one per segment and horizon): by the stream processor at "
+            "each refresh, or on demand by POST /api/predictions/generate",
+            labels=["source"],
+        )
+        predictions.add_metric(["stream"], stats.predictions)
+        if self.api is not None:
+            predictions.add_metric(["on_demand"], self.api.on_demand_predictions)
+        yield predictions
         yield counter("processor_errors", "Batches that failed in the processor", stats.errors)
         yield gauge("bus_depth_events", "Events waiting on the bus", rt.bus.depth)
         yield gauge("bus_capacity_events", "Capacity of the bus", rt.bus.capacity)
@@ -121,12 +218,17 @@ class PipelineCollector(Collector):
             if ratio is not None:
                 trend.add_metric([str(h)], ratio)
         yield trend
-        if rt.lag_probe is not None:
-            lag = GaugeMetricFamily(
-                "trafficcast_consumer_lag_records",
-                "Records of traffic-events the processors' group has not committed, by partition",
-                labels=["partition"],
-            )
+        lag = GaugeMetricFamily(
+            "trafficcast_consumer_lag_records",
+            "Events the stream processors have not yet processed, by partition: the Kafka "
+            "group's uncommitted records, or the in-process bus's depth (partition 0)",
+            labels=["partition"],
+        )
+        if rt.lag_probe is None:
+            if rt.role == "all":  # the processor in this process reads the in-process bus
+                lag.add_metric(["0"], rt.bus.depth)
+                yield lag
+        else:
             try:
                 for partition, records in sorted(rt.lag_probe.lag(timeout=1.0).items()):
                     lag.add_metric([str(partition)], records)

@@ -1,4 +1,5 @@
-"""Put each route's role rule, credentials and auth/limit errors into the OpenAPI document."""
+"""Put each route's role rule, credentials, and the auth, limit and transport errors every
+route can answer, into the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def document_security(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> No
             roles = sorted(str(r) for r in rule.roles if r is not None)
             op["x-roles"] = ["anonymous", *roles] if rule.anonymous else roles
             responses = op.setdefault("responses", {})
+            # The HTTP layer refuses oversized requests on every route (api/http_protocol.py).
+            responses.setdefault("414", _error("URL longer than the server accepts"))
+            responses.setdefault("431", _error("Request headers too large or too many"))
             # Bad credentials are refused on every route, public ones included.
             responses.setdefault("401", _error("Missing, invalid, expired or revoked credentials"))
             if route.path.startswith(_LIMITED):

@@ -65,6 +65,7 @@ class RateLimitMiddleware:
         limited_prefixes: tuple[str, ...] = ("/api/", "/auth/"),
         identity: Identity = client_ip,
         default_class: str = ANONYMOUS,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         if default_class not in limits:
             raise ValueError(f"limits must include the default class {default_class!r}")
@@ -78,6 +79,7 @@ class RateLimitMiddleware:
         self.limited_prefixes = limited_prefixes
         self.identity = identity
         self.default_class = default_class
+        self.on_refused = on_refused  # called with the class of each 429 (metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The page shell and its static files are not counted: a browser fetches them
@@ -99,6 +101,8 @@ class RateLimitMiddleware:
         d = await self.limiter.hit(f"{cls}:{key}", limit, self.window_s)
         headers = _headers(d)
         if not d.allowed:
+            if self.on_refused is not None:
+                self.on_refused(cls)
             await self._refuse(scope, receive, send, d, headers)
             return
 

@@ -476,6 +476,7 @@ class StreamProcessor:
                 delay = min(delay * 2, 5.0)
         self.failure = None
         self.bus.commit(out.position)  # only now may the bus move past these events
+        _log_cycle(out)
         v = self.versions
         v.events += out.events is not None and out.events.num_rows > 0
         v.windows += bool(out.windows)
@@ -714,6 +715,7 @@ class StreamProcessor:
         out: _Outbox,
         horizons_min: tuple[int, ...] | None = None,
     ) -> Forecasts:
+        started = time.perf_counter()
         h = (
             self.forecaster.horizons_min
             if horizons_min is None
@@ -734,6 +736,20 @@ class StreamProcessor:
         wanted = self._wanted(table)
         if wanted is not None:
             out.messages.append(("prediction", prediction_messages(wanted)))
+        log.info(
+            "forecast issued for %d segments x %d horizons",
+            len(seg),
+            len(h),
+            extra={
+                "event": "forecast_issued",
+                "issued_at": _iso(issued_ms),
+                "segments": len(seg),
+                "horizons_min": h.tolist(),
+                "values": table.num_rows,
+                "model_version": forecasts.model_version,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+        )
         return forecasts
 
     # alerts ------------------------------------------------------------------------
@@ -880,6 +896,62 @@ class StreamProcessor:
         t_slot, t_day = slots(target[None, :], self.config.timezone)
         blend = f.forecast(seg, issued, now_slot, now_day, t_slot, t_day, horizons_min)
         return self._with_model(model, blend)
+
+
+# Alert changes logged one record each per cycle, up to this many; the rest are counted
+# in one summary record (a city-wide jam must not flood the log).
+MAX_ALERT_RECORDS = 50
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def _log_cycle(out: _Outbox) -> None:
+    """Structured records of what a cycle durably wrote: windows closed, alert changes."""
+    if out.windows or out.window_updates:
+        new = sum(t.num_rows for t in out.windows)
+        updated = sum(t.num_rows for t in out.window_updates)
+        log.info(
+            "windows closed: %d new, %d updated",
+            new,
+            updated,
+            extra={
+                "event": "windows_closed",
+                "windows_new": new,
+                "windows_updated": updated,
+                "events": 0 if out.events is None else out.events.num_rows,
+                "late_events": 0 if out.late is None else out.late.num_rows,
+                "predictions": sum(t.num_rows for t in out.predictions),
+                "watermark": None if out.max_event_ms == NO_WATERMARK else _iso(out.max_event_ms),
+            },
+        )
+    if not out.alerts or not log.isEnabledFor(logging.INFO):
+        return
+    changes = _last_per_alert(pa.concat_tables(out.alerts)).to_pylist()
+    for row in changes[:MAX_ALERT_RECORDS]:
+        action = "open" if row["state"] == "open" else "resolve"
+        log.info(
+            "alert %s %s",
+            row["alert_id"],
+            "opened" if action == "open" else "resolved",
+            extra={
+                "event": "alert",
+                "action": action,
+                "by": "stream",
+                "alert_id": row["alert_id"],
+                "alert_type": row["alert_type"],
+                "segment_id": row["segment_id"],
+                "severity": row["severity"],
+                "detail": row["message"],
+            },
+        )
+    if len(changes) > MAX_ALERT_RECORDS:
+        log.info(
+            "%d more alert changes this cycle",
+            len(changes) - MAX_ALERT_RECORDS,
+            extra={"event": "alert_summary", "unlogged_changes": len(changes) - MAX_ALERT_RECORDS},
+        )
 
 
 def _last_per_alert(alerts: pa.Table) -> pa.Table:

@@ -19,9 +19,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import cached_json, get_runtime, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES
+from trafficcast.api.time_params import IsoDateTime
+from trafficcast.auth.roles import READERS
 from trafficcast.domain.schema import TIMESTAMP
 from trafficcast.encoding import arrow_rows
 from trafficcast.live.messages import iso
@@ -77,6 +80,7 @@ class ForecastAccuracy(BaseModel):
 
 @router.get(
     "/accuracy",
+    dependencies=[allow(READERS)],
     response_model=ForecastAccuracy,
     responses=ERROR_RESPONSES,
     summary="Forecast error over time, per bucket, model version and horizon",
@@ -85,11 +89,11 @@ async def accuracy(
     request: Request,
     runtime: Runtime = Depends(get_runtime),
     start_time: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="inclusive target time; default: end_time minus 24 h"),
     ] = None,
     end_time: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(
             description="exclusive target time; default: the end of the bucket holding the "
             "newest stored window end (replayed history works, the wall clock is not used)"

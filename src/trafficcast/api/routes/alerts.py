@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
@@ -40,10 +39,13 @@ from trafficcast.api.alerts_models import (
     RuleList,
     has_control_characters,
 )
+from trafficcast.api.authz import allow, principal_of
 from trafficcast.api.deps import get_runtime, read_limited, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
+from trafficcast.api.time_params import IsoDateTime
+from trafficcast.auth.roles import ADMINS, ANALYSTS, READERS
 from trafficcast.bus.kafka import KafkaBus
 from trafficcast.encoding import arrow_rows
 from trafficcast.live.messages import table_messages
@@ -100,6 +102,7 @@ def _checked_text(value: str | None, name: str) -> str | None:
 # list ---------------------------------------------------------------------------
 @router.get(
     "",
+    dependencies=[allow(READERS)],
     response_model=AlertRecords,
     responses=ERROR_RESPONSES,
     summary="Alerts, newest first, filtered",
@@ -113,8 +116,8 @@ async def list_alerts(
     severity: Annotated[str | None, Query(pattern=_NAME, description="minor or major")] = None,
     alert_type: Annotated[str | None, Query(pattern=_NAME, description="e.g. congestion")] = None,
     segment_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    since: Annotated[datetime | None, Query(description="opened at or after")] = None,
-    until: Annotated[datetime | None, Query(description="opened before")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="opened at or after")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="opened before")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> JSON:
     since_ms, until_ms = to_ms(since), to_ms(until)
@@ -153,7 +156,7 @@ def _known_rule(rule_id: str) -> None:
         )
 
 
-@router.get("/rules", response_model=RuleList, summary="Alert rules")
+@router.get("/rules", dependencies=[allow(READERS)], response_model=RuleList, summary="Alert rules")
 async def list_rules(runtime: Runtime = Depends(get_runtime)) -> JSON:
     rule = await run_in_threadpool(_stored_rule, runtime)
     return JSON({"rules": [rule.as_json()]})
@@ -161,6 +164,7 @@ async def list_rules(runtime: Runtime = Depends(get_runtime)) -> JSON:
 
 @router.get(
     "/rules/{rule_id}",
+    dependencies=[allow(READERS)],
     response_model=CongestionRuleOut,
     responses=ERROR_RESPONSES,
     summary="One alert rule",
@@ -189,6 +193,7 @@ def _segment_checker(runtime: Runtime) -> Callable[[str], bool]:
 
 @router.put(
     "/rules/{rule_id}",
+    dependencies=[allow(ADMINS)],
     response_model=CongestionRuleOut,
     responses=ERROR_RESPONSES,
     summary="Replace an alert rule",
@@ -261,14 +266,26 @@ def _push(runtime: Runtime, table: pa.Table) -> None:
         runtime.hub.publish_threadsafe(messages)
 
 
+def _operator(request: Request) -> str:
+    p = principal_of(request)
+    if p is None or p.kind == "anonymous":
+        return "anonymous"
+    return p.subject if p.kind == "user" else f"key:{p.subject}"
+
+
 async def _act(
-    runtime: Runtime, alert_id: str, action: Literal["acknowledge", "resolve"], note: str | None
+    request: Request,
+    runtime: Runtime,
+    alert_id: str,
+    action: Literal["acknowledge", "resolve"],
+    note: str | None,
 ) -> JSON:
     if has_control_characters(alert_id):
         _one(pa.table({}), alert_id)  # no such id can exist
     state = "acknowledged" if action == "acknowledge" else "resolved"
     now = int(time.time() * 1000)
-    update = await run_in_threadpool(runtime.store.update_alert, alert_id, state, note, now)
+    by = _operator(request)
+    update = await run_in_threadpool(runtime.store.update_alert, alert_id, state, note, now, by)
     row = _one(update.row, alert_id)
     if not update.changed:
         try:
@@ -279,12 +296,29 @@ async def _act(
                 f"alert {alert_id[:200]!r}: {exc}",
                 details=[{"field": "state", "reason": f"the alert is {row['state']}"}],
             ) from exc
+    if update.changed:
+        log.info(
+            "alert %s %s",
+            alert_id[:200],
+            state,
+            extra={
+                "event": "alert",
+                "action": action,
+                "by": by,
+                "alert_id": alert_id[:200],
+                "segment_id": row.get("segment_id"),
+                "severity": row.get("severity"),
+                "state": row["state"],
+                "note_chars": len(note or ""),
+            },
+        )
     _push(runtime, update.row)
     return JSON(row)
 
 
 @router.get(
     "/{alert_id:path}",
+    dependencies=[allow(READERS)],
     response_model=AlertRecord,
     responses=ERROR_RESPONSES,
     summary="One alert",
@@ -297,22 +331,28 @@ async def get_alert(alert_id: str = ALERT_ID, runtime: Runtime = Depends(get_run
 
 @router.post(
     "/{alert_id:path}/acknowledge",
+    dependencies=[allow(ANALYSTS)],
     response_model=AlertRecord,
     responses=_ERRORS,
     summary="Acknowledge an alert (open or acknowledged)",
     description="Records acknowledged_at (the first time) and the note if given; "
-    "acknowledged_by stays null until users exist. 409 if the alert is resolved.",
+    "acknowledged_by names the first operator (user name, or key:<prefix>). "
+    "409 if the alert is resolved.",
 )
 async def acknowledge(
+    request: Request,
     alert_id: str = ALERT_ID,
     body: Annotated[AlertAction | None, Body()] = None,
     runtime: Runtime = Depends(get_runtime),
 ) -> JSON:
-    return await _act(runtime, alert_id, "acknowledge", None if body is None else body.note)
+    return await _act(
+        request, runtime, alert_id, "acknowledge", None if body is None else body.note
+    )
 
 
 @router.post(
     "/{alert_id:path}/resolve",
+    dependencies=[allow(ANALYSTS)],
     response_model=AlertRecord,
     responses=_ERRORS,
     summary="Resolve an alert by hand",
@@ -320,8 +360,9 @@ async def acknowledge(
     "this resolution when the traffic recovers. 409 if already resolved.",
 )
 async def resolve(
+    request: Request,
     alert_id: str = ALERT_ID,
     body: Annotated[AlertAction | None, Body()] = None,
     runtime: Runtime = Depends(get_runtime),
 ) -> JSON:
-    return await _act(runtime, alert_id, "resolve", None if body is None else body.note)
+    return await _act(request, runtime, alert_id, "resolve", None if body is None else body.note)

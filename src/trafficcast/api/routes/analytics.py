@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime, to_ms
 from trafficcast.api.errors import ApiError
+from trafficcast.api.http_protocol import SEGMENT_IDS_NOTE
 from trafficcast.api.models import ERROR_RESPONSES, AnalyticsSummary
 from trafficcast.api.responses import JSON
+from trafficcast.api.time_params import IsoDateTime
+from trafficcast.auth.roles import READERS
 from trafficcast.encoding import arrow_rows
 from trafficcast.live.messages import iso
 from trafficcast.runtime import Runtime
@@ -22,16 +25,17 @@ router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 @router.get(
     "/summary",
+    dependencies=[allow(READERS)],
     response_model=AnalyticsSummary,
     responses=ERROR_RESPONSES,
     summary="Totals and per-segment performance from 5-minute windows",
 )
 async def summary(
     runtime: Runtime = Depends(get_runtime),
-    start_date: Annotated[datetime | None, Query(description="inclusive; date or time")] = None,
-    end_date: Annotated[datetime | None, Query(description="exclusive; date or time")] = None,
+    start_date: Annotated[IsoDateTime | None, Query(description="inclusive; date or time")] = None,
+    end_date: Annotated[IsoDateTime | None, Query(description="exclusive; date or time")] = None,
     segment_ids: Annotated[
-        list[str] | None, Query(description="repeat or comma-separate", max_length=10_000)
+        list[str] | None, Query(description=SEGMENT_IDS_NOTE, max_length=10_000)
     ] = None,
     by_segment: Annotated[
         bool, Query(description="false: the totals only (by_segment is empty)")

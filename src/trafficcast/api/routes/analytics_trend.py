@@ -8,7 +8,6 @@ every bucket is made of whole days, so the parts add up to what
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,11 +15,15 @@ import pyarrow as pa
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime, to_ms
 from trafficcast.api.errors import ApiError
+from trafficcast.api.http_protocol import SEGMENT_IDS_NOTE
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
+from trafficcast.api.time_params import IsoDateTime
 from trafficcast.api.trend_models import AnalyticsTrend
+from trafficcast.auth.roles import READERS
 from trafficcast.domain.periods import Period, TooManyBuckets, bucket_edges, bucket_start, shift
 from trafficcast.live.messages import iso_times
 from trafficcast.runtime import Runtime
@@ -139,6 +142,7 @@ def _finite(value: float) -> float | None:
 
 @router.get(
     "/trend",
+    dependencies=[allow(READERS)],
     response_model=AnalyticsTrend,
     responses=ERROR_RESPONSES,
     summary="The summary's totals per calendar day, week or month",
@@ -155,13 +159,13 @@ async def trend(
     runtime: Runtime = Depends(get_runtime),
     period: Annotated[Period, Query(description="bucket length")] = "day",
     start_date: Annotated[
-        datetime | None, Query(description="inclusive; date or time (UTC when no zone)")
+        IsoDateTime | None, Query(description="inclusive; date or time (UTC when no zone)")
     ] = None,
     end_date: Annotated[
-        datetime | None, Query(description="exclusive; date or time (UTC when no zone)")
+        IsoDateTime | None, Query(description="exclusive; date or time (UTC when no zone)")
     ] = None,
     segment_ids: Annotated[
-        list[str] | None, Query(description="repeat or comma-separate", max_length=MAX_SEGMENT_IDS)
+        list[str] | None, Query(description=SEGMENT_IDS_NOTE, max_length=MAX_SEGMENT_IDS)
     ] = None,
 ) -> JSON:
     start, end = to_ms(start_date), to_ms(end_date)

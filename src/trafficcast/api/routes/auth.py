@@ -61,6 +61,7 @@ def login(body: LoginIn, request: Request) -> Session:
     runtime, directory, issuer = _parts(request)
     user = service.authenticate(runtime.store, body.username, body.password)
     if user is None:
+        request.app.state.metrics.auth_failed("invalid_credentials")
         log.info("sign-in refused", extra={"event": "login_failed", "username": body.username})
         raise _invalid()
     directory.reload()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -12,10 +12,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import cached_json, get_runtime, read_body, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES, EventPage, IngestResult
 from trafficcast.api.responses import JSON
+from trafficcast.api.time_params import IsoDateTime
+from trafficcast.auth.roles import INGESTERS, READERS
+from trafficcast.bus.base import BusFull
 from trafficcast.domain.event_json import (
     MalformedBody,
     TooManyEvents,
@@ -28,6 +32,7 @@ from trafficcast.encoding import arrow_columns
 from trafficcast.runtime import Runtime
 from trafficcast.store.base import EventQuery
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/traffic", tags=["traffic"])
 _INLINE_DECODE_BYTES = 64 * 1024  # bigger bodies are decoded off the event loop
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/ndjson"})
@@ -70,9 +75,31 @@ def _result(batch: ValidatedBatch) -> dict[str, Any]:
     }
 
 
+def _log_ingest(batch: ValidatedBatch, level: int, refused: bool = False) -> None:
+    """One record per ingest request (request_id added by logging_setup); DEBUG when every
+    event was accepted, since at high request rates a line each is costly."""
+    if log.isEnabledFor(level):
+        log.log(
+            level,
+            "ingest: %d accepted, %d rejected%s",
+            0 if refused else batch.events.num_rows,
+            batch.rejected_rows,
+            ", refused: the bus is full" if refused else "",
+            extra={
+                "event": "ingest",
+                "accepted": 0 if refused else batch.events.num_rows,
+                "rejected": batch.rejected_rows,
+                "refused": batch.events.num_rows if refused else 0,
+                # Which fields failed (bounded by the event schema), not every row's reason.
+                "rejected_fields": sorted({r.field for r in batch.rejections}),
+            },
+        )
+
+
 async def _ingest(runtime: Runtime, batch: ValidatedBatch) -> JSON:
     batch = _strict_segments(runtime, batch)
     if batch.events.num_rows == 0:
+        _log_ingest(batch, logging.INFO)
         runtime.ingest_stats.rejected += batch.rejected_rows
         first = batch.rejections[0] if batch.rejections else None
         message = (
@@ -81,12 +108,18 @@ async def _ingest(runtime: Runtime, batch: ValidatedBatch) -> JSON:
             else "no events in the request"
         )
         raise ApiError(422, message, details=[r.as_dict() for r in batch.rejections])
-    await run_in_threadpool(runtime.ingest, batch)
+    try:
+        await run_in_threadpool(runtime.ingest, batch)
+    except BusFull:
+        _log_ingest(batch, logging.WARNING, refused=True)
+        raise
+    _log_ingest(batch, logging.INFO if batch.rejected_rows else logging.DEBUG)
     return JSON(_result(batch), status_code=201)
 
 
 @router.post(
     "/events",
+    dependencies=[allow(INGESTERS)],
     status_code=201,
     response_model=IngestResult,
     responses=ERROR_RESPONSES,
@@ -104,6 +137,7 @@ async def post_event(request: Request, runtime: Runtime = Depends(get_runtime)) 
 
 @router.post(
     "/events/batch",
+    dependencies=[allow(INGESTERS)],
     status_code=201,
     response_model=IngestResult,
     responses=ERROR_RESPONSES,
@@ -138,6 +172,7 @@ async def post_batch(request: Request, runtime: Runtime = Depends(get_runtime)) 
 
 @router.get(
     "/events",
+    dependencies=[allow(READERS)],
     response_model=EventPage,
     responses=ERROR_RESPONSES,
     summary="Stored events, filtered and paged",
@@ -146,8 +181,8 @@ async def get_events(
     request: Request,
     runtime: Runtime = Depends(get_runtime),
     segment_id: Annotated[str | None, Query(max_length=128)] = None,
-    start_time: Annotated[datetime | None, Query(description="inclusive, ISO 8601")] = None,
-    end_time: Annotated[datetime | None, Query(description="exclusive, ISO 8601")] = None,
+    start_time: Annotated[IsoDateTime | None, Query(description="inclusive, ISO 8601")] = None,
+    end_time: Annotated[IsoDateTime | None, Query(description="exclusive, ISO 8601")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:

@@ -11,11 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.forecast_settings_models import ForecastSettings, ForecastSettingsIn
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
+from trafficcast.auth.roles import ADMINS, READERS
 from trafficcast.forecast.schedule import (
     REFRESH_CHOICES_MIN,
     ForecastSchedule,
@@ -41,6 +43,7 @@ def _body(runtime: Runtime, schedule: ForecastSchedule) -> dict[str, Any]:
 
 @router.get(
     "",
+    dependencies=[allow(READERS)],
     response_model=ForecastSettings,
     responses=ERROR_RESPONSES,
     summary="The horizons published and the refresh interval of the live forecasts",
@@ -52,6 +55,7 @@ async def show(runtime: Runtime = Depends(get_runtime)) -> JSON:
 
 @router.put(
     "",
+    dependencies=[allow(ADMINS)],
     response_model=ForecastSettings,
     responses=ERROR_RESPONSES,
     summary="Choose the horizons published and the refresh interval; applies live",

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import CONFLICT_RESPONSES, ERROR_RESPONSES
 from trafficcast.api.responses import JSON
+from trafficcast.auth.roles import ADMINS, READERS
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.forecast.registry import (
     InvalidName,
@@ -73,7 +75,12 @@ def _registry_error(exc: RegistryError) -> ApiError:
     return ApiError(status, str(exc), details=[{"field": "version", "reason": str(exc)}])
 
 
-@router.get("", response_model=ModelList, summary="Every trained model, newest first")
+@router.get(
+    "",
+    dependencies=[allow(READERS)],
+    response_model=ModelList,
+    summary="Every trained model, newest first",
+)
 async def list_models(runtime: Runtime = Depends(get_runtime)) -> JSON:
     records = await run_in_threadpool(runtime.registry.list)
     return JSON(
@@ -86,6 +93,7 @@ async def list_models(runtime: Runtime = Depends(get_runtime)) -> JSON:
 
 @router.get(
     "/{version}",
+    dependencies=[allow(READERS)],
     response_model=ModelDetail,
     responses=ERROR_RESPONSES,
     summary="One model with all its metadata",
@@ -100,6 +108,7 @@ async def show_model(version: str = VERSION, runtime: Runtime = Depends(get_runt
 
 @router.post(
     "/{version}/promote",
+    dependencies=[allow(ADMINS)],
     response_model=ModelList,
     responses=CONFLICT_RESPONSES,
     summary="Serve this version live from the next window close on",
@@ -114,6 +123,7 @@ async def promote(version: str = VERSION, runtime: Runtime = Depends(get_runtime
 
 @router.post(
     "/rollback",
+    dependencies=[allow(ADMINS)],
     response_model=ModelList,
     responses=CONFLICT_RESPONSES,
     summary="Serve the version promoted before the current one",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import cached_json, get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import (
@@ -20,6 +21,7 @@ from trafficcast.api.models import (
     LatestPredictions,
 )
 from trafficcast.api.responses import JSON
+from trafficcast.auth.roles import READERS
 from trafficcast.encoding import arrow_rows
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.forecast.live import LiveModel
@@ -61,6 +63,7 @@ def _model(runtime: Runtime, name: str) -> LiveModel | None:
 
 @router.get(
     "/latest",
+    dependencies=[allow(READERS)],
     response_model=LatestPredictions,
     responses=ERROR_RESPONSES,
     summary="The newest forecasts, for one segment or across segments",
@@ -89,11 +92,14 @@ async def latest(
 
 @router.post(
     "/generate",
+    dependencies=[allow(READERS)],
     response_model=GeneratedPrediction,
     responses=CONFLICT_RESPONSES,
     summary="Forecast one segment now, every 5 minutes up to horizon_minutes",
 )
-async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime)) -> JSON:
+async def generate(
+    body: GenerateRequest, request: Request, runtime: Runtime = Depends(get_runtime)
+) -> JSON:
     model = await run_in_threadpool(_model, runtime, body.model_version)
     seg = runtime.catalog.index.get(body.segment_id)
     if seg is None:
@@ -136,6 +142,7 @@ async def generate(body: GenerateRequest, runtime: Runtime = Depends(get_runtime
                 volume_upper=vhi[i],
             )
         points.append(point)
+    request.app.state.metrics.predictions_made(len(points))
     return JSON(
         {
             "prediction_id": table.column("prediction_id")[0].as_py(),

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
 from trafficcast.api.segment_forecasts_models import SegmentForecasts
+from trafficcast.api.time_params import IsoDateTime
+from trafficcast.auth.roles import READERS
 from trafficcast.encoding import arrow_rows
 from trafficcast.live.messages import iso
 from trafficcast.runtime import Runtime
@@ -59,6 +61,7 @@ def resolve_range(
 
 @router.get(
     "/api/segments/{segment_id}/forecasts",
+    dependencies=[allow(READERS)],
     response_model=SegmentForecasts,
     responses=ERROR_RESPONSES,
     summary="Stored forecasts of one segment and horizon, by target time",
@@ -75,9 +78,9 @@ async def segment_forecasts(
         int, Query(ge=5, le=60, multiple_of=5, description="5 to 60, a multiple of 5")
     ] = 15,
     start_time: Annotated[
-        datetime | None, Query(description="inclusive target time; a time without zone is UTC")
+        IsoDateTime | None, Query(description="inclusive target time; a time without zone is UTC")
     ] = None,
-    end_time: Annotated[datetime | None, Query(description="exclusive target time")] = None,
+    end_time: Annotated[IsoDateTime | None, Query(description="exclusive target time")] = None,
 ) -> JSON:
     start, end = to_ms(start_time), to_ms(end_time)
     if start is not None and end is not None and end <= start:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import cached_json, get_runtime, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import (
@@ -23,6 +23,8 @@ from trafficcast.api.models import (
     WindowHistory,
 )
 from trafficcast.api.responses import JSON
+from trafficcast.api.time_params import IsoDateTime
+from trafficcast.auth.roles import READERS
 from trafficcast.domain.level_of_service import level_of_service
 from trafficcast.encoding import arrow_rows
 from trafficcast.runtime import Runtime
@@ -40,7 +42,12 @@ def segment_rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/api/segments", response_model=SegmentList, summary="Every segment with its geometry")
+@router.get(
+    "/api/segments",
+    dependencies=[allow(READERS)],
+    response_model=SegmentList,
+    summary="Every segment with its geometry",
+)
 async def list_segments(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     async def build() -> dict[str, Any]:
         table = await run_in_threadpool(runtime.store.segments)
@@ -51,6 +58,7 @@ async def list_segments(request: Request, runtime: Runtime = Depends(get_runtime
 
 @router.get(
     "/api/segments/{segment_id}",
+    dependencies=[allow(READERS)],
     response_model=SegmentDetail,
     responses=ERROR_RESPONSES,
     summary="One segment with its upstream and downstream neighbours",
@@ -75,6 +83,7 @@ async def get_segment(segment_id: SegmentId, runtime: Runtime = Depends(get_runt
 
 @router.get(
     "/api/segments/{segment_id}/history",
+    dependencies=[allow(READERS)],
     response_model=WindowHistory,
     responses=ERROR_RESPONSES,
     summary="Closed windows of one segment, oldest first",
@@ -83,8 +92,8 @@ async def segment_history(
     segment_id: SegmentId,
     runtime: Runtime = Depends(get_runtime),
     window_minutes: Annotated[int, Query(ge=1, le=60)] = 5,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
+    start_time: IsoDateTime | None = None,
+    end_time: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 288,
 ) -> JSON:
     if window_minutes not in runtime.settings.window_minutes:
@@ -114,6 +123,7 @@ async def segment_history(
 
 @router.get(
     "/api/traffic/current",
+    dependencies=[allow(READERS)],
     response_model=CurrentTraffic,
     tags=["traffic"],
     summary="The newest reading of every segment",

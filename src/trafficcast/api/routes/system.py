@@ -10,15 +10,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime
-from trafficcast.api.models import Health
+from trafficcast.api.health_models import HEALTH_RULES, HealthReport
 from trafficcast.api.responses import JSON
+from trafficcast.auth.roles import EVERYONE
 from trafficcast.bus.kafka import KafkaBus
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 from trafficcast.live.messages import iso
 from trafficcast.runtime import Runtime
 
 router = APIRouter(tags=["system"])
+# Checks whose failure makes the process unable to do its job (503); any other check
+# that is not healthy makes it degraded (rules: api/health_models.py HEALTH_RULES).
+CRITICAL = frozenset({"database", "stream_processor", "consumers", "live_fanout"})
 STALL_SECONDS = 60.0  # a busy bus with no batch processed for this long is a stall
 # Recent live error this many times its long-run level is listed as rising.
 MAE_RISE_RATIO = 1.5
@@ -176,22 +181,28 @@ def checks(runtime: Runtime) -> dict[str, dict[str, Any]]:
     return result
 
 
+def overall_status(result: dict[str, dict[str, Any]]) -> str:
+    """Mark each check critical or not, and fold them into the overall status."""
+    for name, check in result.items():
+        check["critical"] = name in CRITICAL
+    if any(c["critical"] and c["status"] == "unhealthy" for c in result.values()):
+        return "unhealthy"
+    if any(c["status"] != "healthy" for c in result.values()):
+        return "degraded"
+    return "healthy"
+
+
 @router.get(
     "/health",
-    response_model=Health,
-    responses={503: {"model": Health}},
+    dependencies=[allow(EVERYONE)],
+    response_model=HealthReport,
+    responses={503: {"model": HealthReport, "description": "A critical component is unhealthy"}},
     summary="Overall and per-component health",
+    description=HEALTH_RULES,
 )
 async def health(runtime: Runtime = Depends(get_runtime)) -> JSON:
     result = await run_in_threadpool(checks, runtime)
-    statuses = {c["status"] for c in result.values()}
-    overall = (
-        "unhealthy"
-        if "unhealthy" in statuses
-        else "degraded"
-        if "degraded" in statuses
-        else "healthy"
-    )
+    overall = overall_status(result)
     body = {
         "status": overall,
         "timestamp": iso(int(time.time() * 1000)),
@@ -202,7 +213,11 @@ async def health(runtime: Runtime = Depends(get_runtime)) -> JSON:
 
 
 @router.get(
-    "/metrics", include_in_schema=True, response_class=Response, summary="Prometheus metrics"
+    "/metrics",
+    dependencies=[allow(EVERYONE)],
+    include_in_schema=True,
+    response_class=Response,
+    summary="Prometheus metrics",
 )
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics.registry

@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.responses import JSON
 from trafficcast.api.system_stats_models import SystemStats
 from trafficcast.api.throughput import ThroughputSampler
+from trafficcast.auth.roles import READERS
 from trafficcast.live.messages import iso
 from trafficcast.runtime import Runtime
 
@@ -31,6 +33,7 @@ def _open_alerts(runtime: Runtime) -> int:
 
 @router.get(
     "/stats",
+    dependencies=[allow(READERS)],
     response_model=SystemStats,
     summary="Throughput, pipeline counters and connections of this process",
     description="Events per second over the last minute and, sampled every 10 s, over the "

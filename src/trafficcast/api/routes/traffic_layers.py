@@ -12,11 +12,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import cached_json, get_runtime, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.api.responses import JSON
+from trafficcast.api.time_params import IsoDateTime
 from trafficcast.api.traffic_layers_models import DashboardConfig, ForecastLayer, HistoryLayer
+from trafficcast.auth.roles import READERS
 from trafficcast.domain.schema import TIMESTAMP
 from trafficcast.encoding import arrow_rows
 from trafficcast.runtime import Runtime
@@ -45,6 +48,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @router.get(
     "/api/traffic/forecast",
+    dependencies=[allow(READERS)],
     response_model=ForecastLayer,
     responses=ERROR_RESPONSES,
     summary="Every segment's newest forecast at one horizon",
@@ -75,6 +79,7 @@ async def forecast_layer(
 
 @router.get(
     "/api/traffic/history",
+    dependencies=[allow(READERS)],
     response_model=HistoryLayer,
     responses=ERROR_RESPONSES,
     summary="Every segment's closed 5-minute window at a past time",
@@ -87,7 +92,7 @@ async def history_layer(
     request: Request,
     runtime: Runtime = Depends(get_runtime),
     at: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="ISO 8601 time, e.g. 2026-01-05T08:02:00Z (no zone = UTC)"),
     ] = None,
 ) -> Response:
@@ -128,6 +133,7 @@ async def history_layer(
 
 @router.get(
     "/api/dashboard/config",
+    dependencies=[allow(READERS)],
     response_model=DashboardConfig,
     summary="Settings the dashboard needs: the map's base layer",
     description="TRAFFICCAST_MAP_TILES_URL and TRAFFICCAST_MAP_ATTRIBUTION; without a tiles "

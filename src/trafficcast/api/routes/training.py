@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path
 from starlette.concurrency import run_in_threadpool
 
+from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES, ErrorEnvelope
@@ -21,6 +22,7 @@ from trafficcast.api.training_models import (
     TrainingJobOut,
     TrainRequest,
 )
+from trafficcast.auth.roles import ANALYSTS, READERS
 from trafficcast.forecast.sources import panel_from_store
 from trafficcast.forecast.training_jobs import (
     MIN_STEPS,
@@ -45,6 +47,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/train",
+    dependencies=[allow(ANALYSTS)],
     status_code=202,
     response_model=TrainingJobCreated,
     responses=RESPONSES,
@@ -87,6 +90,7 @@ async def train(body: TrainRequest, runtime: Runtime = Depends(get_runtime)) -> 
 
 @router.get(
     "/jobs",
+    dependencies=[allow(READERS)],
     response_model=TrainingJobList,
     summary="This process's recent training jobs, newest first",
 )
@@ -96,6 +100,7 @@ async def list_jobs(runtime: Runtime = Depends(get_runtime)) -> JSON:
 
 @router.get(
     "/jobs/{job_id}",
+    dependencies=[allow(READERS)],
     response_model=TrainingJobOut,
     responses=ERROR_RESPONSES,
     summary="One training job: state, stage, progress and the version it registered",
