@@ -24,7 +24,8 @@ class RoleRule:
         self.roles = frozenset(roles)
         self.anonymous = None in self.roles
 
-    def __call__(self, conn: HTTPConnection) -> Principal:
+    # async: a plain def would cost a thread-pool hop on every request (no I/O here).
+    async def __call__(self, conn: HTTPConnection) -> Principal:
         p: Principal | None = conn.scope.get("state", {}).get("principal")
         if p is None:  # no auth middleware in front: refuse rather than guess
             raise ApiError(401, "authentication required")
