@@ -35,6 +35,7 @@ export default defineConfig(({ mode }) => {
       host: '127.0.0.1',
       proxy: {
         '/api': apiTarget,
+        '/auth': apiTarget,
         '/ws': { target: apiTarget, ws: true },
       },
     },

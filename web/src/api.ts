@@ -98,21 +98,47 @@ export function withQuery(path: string, query: Query = ''): string {
   return text ? `${path}?${text}` : path;
 }
 
+/** How a request reaches the server; the auth module swaps in one that signs it. */
+export type Transport = (path: string, init: RequestInit) => Promise<Response>;
+
+const plainTransport: Transport = (path, init) => fetch(path, init);
+let transport: Transport = plainTransport;
+
+/**
+ * Installs the transport every helper here sends through (null = plain fetch).
+ * The auth module adds the bearer token and refreshes it; keeping the hook here
+ * lets this module stay free of session state.
+ */
+export function setTransport(next: Transport | null): void {
+  transport = next ?? plainTransport;
+}
+
+/** A request to the API through the installed transport (signed in when there is a session). */
+export function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  return transport(path, init);
+}
+
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const response = await fetch(path, { headers: { Accept: 'application/json' }, signal });
+  const response = await apiFetch(path, { headers: { Accept: 'application/json' }, signal });
   if (!response.ok) throw await errorFromResponse(response);
   return (await response.json()) as T;
 }
 
-/** POST or PUT with a JSON body (none when `body` is undefined); errors as ApiError. */
-export async function sendJson<T>(method: 'POST' | 'PUT', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const response = await fetch(path, {
+/** A JSON request (no body when `body` is undefined); errors as ApiError; a 204 gives undefined. */
+export async function sendJson<T>(
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T> {
+  const response = await apiFetch(path, {
     method,
     headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal,
   });
   if (!response.ok) throw await errorFromResponse(response);
+  if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
@@ -165,7 +191,7 @@ export function fetchSystemStats(signal?: AbortSignal): Promise<SystemStats> {
 
 /** /health answers 503 with the same body when a component is down: that is data, not a failure. */
 export async function fetchHealth(signal?: AbortSignal): Promise<HealthResponse> {
-  const response = await fetch('/health', { headers: { Accept: 'application/json' }, signal });
+  const response = await apiFetch('/health', { headers: { Accept: 'application/json' }, signal });
   if (response.ok || response.status === 503) {
     try {
       return (await response.json()) as HealthResponse;

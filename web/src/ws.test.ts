@@ -137,3 +137,64 @@ describe('TrafficSocket', () => {
     expect(sockets).toHaveLength(1);
   });
 });
+
+describe('TrafficSocket with a URL made at each connect', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('carries the access token as a query parameter', () => {
+    expect(trafficSocketUrl({ protocol: 'http:', host: 'h' }, 'a.b/c+d')).toBe('ws://h/ws/traffic?access_token=a.b%2Fc%2Bd');
+    expect(trafficSocketUrl({ protocol: 'http:', host: 'h' }, null)).toBe('ws://h/ws/traffic');
+  });
+
+  it('asks for the URL again on every reconnect (a renewed token is used)', async () => {
+    vi.useFakeTimers();
+    const sockets: FakeSocket[] = [];
+    const attempts: number[] = [];
+    let token = 't1';
+    const socket = new TrafficSocket({
+      url: async (attempt) => {
+        attempts.push(attempt);
+        return trafficSocketUrl({ protocol: 'http:', host: 'h' }, token);
+      },
+      onMessage: () => undefined,
+      onStateChange: () => undefined,
+      createSocket: (url) => {
+        const fake = new FakeSocket(url);
+        sockets.push(fake);
+        return fake;
+      },
+      random: () => 0.5,
+    });
+    socket.start();
+    await vi.advanceTimersByTimeAsync(0);
+    sockets[0]?.open();
+    sockets[0]?.receive('{"type":"subscribed","segment_ids":["*"]}');
+    token = 't2';
+    sockets[0]?.drop();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sockets.map((s) => s.url)).toEqual(['ws://h/ws/traffic?access_token=t1', 'ws://h/ws/traffic?access_token=t2']);
+    sockets[1]?.drop(); // refused: the provider hears it is the second try in a row
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(attempts).toEqual([0, 1, 2]);
+    socket.stop();
+  });
+
+  it('opens nothing when stopped while the URL was being made', async () => {
+    let release!: (url: string) => void;
+    const created: string[] = [];
+    const socket = new TrafficSocket({
+      url: () => new Promise<string>((resolve) => (release = resolve)),
+      onMessage: () => undefined,
+      onStateChange: () => undefined,
+      createSocket: (url) => {
+        created.push(url);
+        return new FakeSocket(url);
+      },
+    });
+    socket.start();
+    socket.stop();
+    release('ws://h/ws/traffic');
+    await Promise.resolve();
+    expect(created).toEqual([]);
+  });
+});

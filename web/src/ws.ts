@@ -15,8 +15,14 @@ export interface SocketLike {
   close(): void;
 }
 
+/**
+ * The socket's URL, or a function giving it at each (re)connect, e.g. with a fresh access
+ * token; `attempt` counts the tries since the server last talked (0 first, 1 first retry).
+ */
+export type SocketUrl = string | ((attempt: number) => string | Promise<string>);
+
 export interface TrafficSocketOptions {
-  url: string;
+  url: SocketUrl;
   /** Segment ids to subscribe to; "*" means all. */
   segmentIds?: readonly string[];
   onMessage: (message: ServerMessage) => void;
@@ -41,8 +47,13 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.round(exponential * jitter);
 }
 
-export function trafficSocketUrl(location: Pick<Location, 'protocol' | 'host'>): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/traffic`;
+/**
+ * The live socket's URL; with a token, as `?access_token=` (a browser cannot set
+ * headers on a WebSocket).
+ */
+export function trafficSocketUrl(location: Pick<Location, 'protocol' | 'host'>, accessToken?: string | null): string {
+  const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/traffic`;
+  return accessToken ? `${base}?${new URLSearchParams({ access_token: accessToken })}` : base;
 }
 
 export class TrafficSocket {
@@ -51,6 +62,7 @@ export class TrafficSocket {
   private everOpened = false;
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private connectSeq = 0;
   private readonly options: Required<Omit<TrafficSocketOptions, 'onReconnect'>> &
     Pick<TrafficSocketOptions, 'onReconnect'>;
 
@@ -71,6 +83,7 @@ export class TrafficSocket {
 
   stop(): void {
     this.stopped = true;
+    this.connectSeq += 1;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;
@@ -89,7 +102,36 @@ export class TrafficSocket {
   }
 
   private connect(): void {
-    const socket = this.options.createSocket(this.options.url);
+    const { url } = this.options;
+    if (typeof url === 'string') {
+      this.open(url);
+      return;
+    }
+    let next: string | Promise<string>;
+    try {
+      next = url(this.attempt);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    if (typeof next === 'string') {
+      this.open(next);
+      return;
+    }
+    // Keeps its place while the URL is being made, so stop() in between is honoured.
+    const pending = ++this.connectSeq;
+    next.then(
+      (resolved) => {
+        if (!this.stopped && pending === this.connectSeq) this.open(resolved);
+      },
+      () => {
+        if (!this.stopped && pending === this.connectSeq) this.scheduleReconnect();
+      },
+    );
+  }
+
+  private open(url: string): void {
+    const socket = this.options.createSocket(url);
     this.socket = socket;
     socket.onopen = () => {
       this.send({ action: 'subscribe', segment_ids: [...this.options.segmentIds], format: 'batch' });

@@ -5,7 +5,7 @@ import { createContext, useContext, useEffect, useMemo, useState, type ReactNode
 import { fetchCurrentTraffic, fetchSegments } from '../api';
 import { LiveStore } from '../liveStore';
 import type { CurrentTrafficResponse, Segment, ServerMessage } from '../types';
-import { TrafficSocket, trafficSocketUrl, type ConnectionState } from '../ws';
+import { TrafficSocket, trafficSocketUrl, type ConnectionState, type SocketUrl } from '../ws';
 
 export type NetworkLoad =
   | { state: 'loading' }
@@ -37,7 +37,11 @@ function routeMessage(store: LiveStore, message: ServerMessage): void {
   store.publishMessage(message);
 }
 
-export function LiveProvider({ children }: { children: ReactNode }) {
+/**
+ * `socketUrl` gives the WebSocket's URL at each (re)connect (the signed-in app adds
+ * a fresh access token); by default the plain /ws/traffic of this origin.
+ */
+export function LiveProvider({ children, socketUrl }: { children: ReactNode; socketUrl?: SocketUrl }) {
   const [store] = useState(() => new LiveStore());
   const [attempt, setAttempt] = useState(0);
   const [load, setLoad] = useState<NetworkLoad>({ state: 'loading' });
@@ -68,7 +72,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     const socket = new TrafficSocket({
-      url: trafficSocketUrl(window.location),
+      url: socketUrl ?? trafficSocketUrl(window.location),
       onMessage: (message) => routeMessage(store, message),
       onStateChange: setConnection,
       // Events sent while we were disconnected are gone: catch up from the snapshot.
@@ -82,7 +86,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     });
     socket.start();
     return () => socket.stop();
-  }, [store]);
+  }, [store, socketUrl]);
 
   const value = useMemo(() => ({ store, network: load, connection }), [store, load, connection]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;

@@ -1,4 +1,5 @@
-// Top bar: product name, navigation, connection state, segment counts by band, data time.
+// Top bar: product name, navigation, connection state, segment counts by band, data time,
+// and the account (who is signed in, Sign out / Sign in).
 import { useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import { BAND_COLORS, bandLabels, BANDS, type Band } from '../bands';
 import { formatDateTimeUtc } from '../format';
@@ -18,11 +19,14 @@ export function HeaderBar({
   summary,
   labels,
   children,
+  account,
 }: {
   connection: ConnectionState;
   summary: NetworkSummary;
   labels: Record<Band, string>;
   children?: ReactNode;
+  /** The account corner, last in the bar. */
+  account?: ReactNode;
 }) {
   return (
     <header className="header-bar">
@@ -49,6 +53,7 @@ export function HeaderBar({
       <span className="data-time" data-testid="data-time" title="Time of the newest reading">
         {formatDateTimeUtc(summary.latestTime)}
       </span>
+      {account}
     </header>
   );
 }
@@ -62,11 +67,13 @@ export function LiveHeaderBar({
   segmentIds,
   connection,
   children,
+  account,
 }: {
   store: LiveStore;
   segmentIds: readonly string[];
   connection: ConnectionState;
   children?: ReactNode;
+  account?: ReactNode;
 }) {
   const version = useSyncExternalStore(store.subscribe, store.getVersion);
   const prefs = usePreferences();
@@ -78,7 +85,7 @@ export function LiveHeaderBar({
     [segmentIds, store, version, fastAboveMph, slowBelowMph],
   );
   return (
-    <HeaderBar connection={connection} summary={summary} labels={labels}>
+    <HeaderBar connection={connection} summary={summary} labels={labels} account={account}>
       {children}
     </HeaderBar>
   );

@@ -2,6 +2,7 @@
 // the network's band counts; the page itself renders in <Outlet />.
 import { Suspense, useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
+import { AccountBox } from '../auth/AccountBox';
 import { useLive } from '../live/LiveProvider';
 import { LiveHeaderBar } from './HeaderBar';
 
@@ -36,6 +37,7 @@ export function Layout() {
         store={store}
         segmentIds={network.state === 'ready' ? network.segments.map((s) => s.segment_id) : []}
         connection={connection}
+        account={<AccountBox />}
       >
         <nav className="main-nav" aria-label="Pages">
           {NAV_ITEMS.map((item) => (

@@ -1,5 +1,6 @@
 // The operator's alert desk: the active alerts, live, with acknowledge and resolve;
 // the history with filters; and the congestion rule.
+import { RoleButton } from '../../auth/RoleButton';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { formatDateTimeUtc } from '../../format';
@@ -348,13 +349,18 @@ function AlertRow({
         </DetailsCell>
         <td className="alerts-actions">
           {alert.state === 'open' && (
-            <button type="button" aria-pressed={editing === 'acknowledge'} onClick={() => onOpen('acknowledge')}>
+            <RoleButton
+              capability="alerts.act"
+              type="button"
+              aria-pressed={editing === 'acknowledge'}
+              onClick={() => onOpen('acknowledge')}
+            >
               Acknowledge
-            </button>
+            </RoleButton>
           )}
-          <button type="button" aria-pressed={editing === 'resolve'} onClick={() => onOpen('resolve')}>
+          <RoleButton capability="alerts.act" type="button" aria-pressed={editing === 'resolve'} onClick={() => onOpen('resolve')}>
             Resolve
-          </button>
+          </RoleButton>
         </td>
       </tr>
       {editing && (

@@ -1,6 +1,7 @@
 // The congestion rule's editor, on the alerts page and in settings: loads the
 // stored rule, checks the form as the server would, saves it with PUT and shows
 // each problem next to its field.
+import { RoleButton, RoleNote } from '../../auth/RoleButton';
 import { useCallback, useEffect, useId, useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { useLive } from '../../live/LiveProvider';
 import { ApiError, describeError } from '../../api';
@@ -240,10 +241,11 @@ export function RuleEditor({ heading = 'Congestion rule' }: { heading?: string }
           {errors.form}
         </p>
       )}
+      <RoleNote capability="alerts.rules" what="the rule" />
       <div className="alerts-rule-actions">
-        <button type="submit" className="alerts-rule-save" disabled={status.kind === 'saving'}>
+        <RoleButton capability="alerts.rules" type="submit" className="alerts-rule-save" disabled={status.kind === 'saving'}>
           {status.kind === 'saving' ? 'Saving…' : 'Save rule'}
-        </button>
+        </RoleButton>
         <button
           type="button"
           disabled={!dirty}

@@ -1,5 +1,6 @@
 // The model registry: every trained version with its training window and errors,
 // which one serves live, and promote / roll back with a confirmation step.
+import { RoleButton } from '../../auth/RoleButton';
 import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
 import { formatDateTimeUtc, speedUnitLabel, type SpeedUnit } from '../../format';
 import { describeError, isAbort } from '../../api';
@@ -259,7 +260,8 @@ export function ModelRegistry({
           <button type="button" onClick={models.reload} disabled={models.loading}>
             Refresh
           </button>
-          <button
+          <RoleButton
+            capability="models.manage"
             type="button"
             onClick={() => {
               setOutcome(null);
@@ -269,7 +271,7 @@ export function ModelRegistry({
             data-testid="rollback"
           >
             Roll back…
-          </button>
+          </RoleButton>
         </div>
       </header>
       {pending && (
@@ -367,7 +369,8 @@ export function ModelRegistry({
                         <StatusBadge model={m} />
                       </td>
                       <td>
-                        <button
+                        <RoleButton
+                          capability="models.manage"
                           type="button"
                           onClick={() => {
                             setOutcome(null);
@@ -378,7 +381,7 @@ export function ModelRegistry({
                           data-testid="promote"
                         >
                           Promote…
-                        </button>
+                        </RoleButton>
                       </td>
                     </tr>
                     {open && (

@@ -1,5 +1,6 @@
 // Retraining from the store's history: a days field, then a progress bar that
 // follows the server's job (polled once a second) until the model is registered.
+import { RoleButton } from '../../auth/RoleButton';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { describeError, isAbort } from '../../api';
 import { fetchJob, fetchJobs, startTraining, type TrainingJob } from './api';
@@ -126,9 +127,15 @@ export function RetrainCard({
           aria-describedby="retrain-days-help"
           data-testid="retrain-days"
         />
-        <button type="submit" className="predictions-primary" disabled={submitting || active} data-testid="retrain-start">
+        <RoleButton
+          capability="models.train"
+          type="submit"
+          className="predictions-primary"
+          disabled={submitting || active}
+          data-testid="retrain-start"
+        >
           {active ? 'Training…' : 'Start retraining'}
-        </button>
+        </RoleButton>
       </form>
       <p id="retrain-days-help" className={fieldError ? 'predictions-error' : 'predictions-muted'} role={fieldError ? 'alert' : undefined}>
         {fieldError ??
@@ -161,9 +168,14 @@ export function RetrainCard({
             {job.source} · job {job.job_id.slice(0, 8)}
           </p>
           {job.state === 'succeeded' && job.version && !job.promoted && (
-            <button type="button" onClick={() => onPromote(job.version ?? '')} data-testid="retrain-promote">
+            <RoleButton
+              capability="models.manage"
+              type="button"
+              onClick={() => onPromote(job.version ?? '')}
+              data-testid="retrain-promote"
+            >
               Promote {job.version}…
-            </button>
+            </RoleButton>
           )}
           {pollError && (
             <p className="predictions-error" role="alert">

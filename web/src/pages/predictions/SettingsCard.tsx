@@ -1,5 +1,6 @@
 // Forecast settings: which horizons the live forecaster publishes and how often it
 // issues them. Checked here first; the server's own field errors show the same way.
+import { RoleButton, RoleNote } from '../../auth/RoleButton';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, describeError } from '../../api';
 import { fetchForecastSettings, saveForecastSettings } from './api';
@@ -88,6 +89,7 @@ export function SettingsCard() {
         </p>
       )}
       {!saved && !loaded.error && <p className="predictions-muted">Loading settings…</p>}
+      <RoleNote capability="forecast.settings" what="the forecast settings" />
       {saved && draft && (
         <form className="predictions-form" onSubmit={submit} noValidate data-testid="settings-form">
           <fieldset aria-describedby="settings-horizons-error" aria-invalid={horizonsError ? true : undefined}>
@@ -130,14 +132,15 @@ export function SettingsCard() {
             {describeSchedule({ horizons_min: saved.default_horizons_min, refresh_minutes: saved.default_refresh_minutes })}.
           </p>
           <div className="predictions-buttons">
-            <button
+            <RoleButton
+              capability="forecast.settings"
               type="submit"
               className="predictions-primary"
               disabled={saving || !isDirty(draft, saved) || hasErrors(errors)}
               data-testid="settings-save"
             >
               {saving ? 'Saving…' : 'Save'}
-            </button>
+            </RoleButton>
             <button type="button" onClick={() => edit(draftFrom(saved))} disabled={saving || !isDirty(draft, saved)}>
               Discard changes
             </button>

@@ -1,7 +1,8 @@
 // Settings: how speeds are shown (unit and the map's colour bands, kept in this
-// browser) and the alert thresholds (the congestion rule, kept on the server).
-// Users, roles and API keys arrive with the security work, which has no API yet.
+// browser), the alert thresholds (the congestion rule, kept on the server) and,
+// for admins, the users and API keys.
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCapability } from '../../auth/AuthProvider';
 import { BAND_COLORS, BANDS, bandLabels, DEFAULT_THRESHOLDS } from '../../bands';
 import { speedUnitLabel, type SpeedUnit } from '../../format';
 import { summarize } from '../../liveState';
@@ -9,6 +10,8 @@ import { useLive } from '../../live/LiveProvider';
 import { DEFAULT_PREFERENCES, setPreferences, usePreferences } from '../../preferences';
 import { RuleEditor } from '../alerts/RuleEditor';
 import { bandFormFrom, validateBands, type BandErrors, type BandForm } from './bandForm';
+import { KeysSection } from './KeysSection';
+import { UsersSection } from './UsersSection';
 import './settings.css';
 
 const UNITS: readonly { value: SpeedUnit; label: string }[] = [
@@ -194,6 +197,7 @@ function BandLimits() {
 }
 
 export default function SettingsPage() {
+  const accounts = useCapability('accounts.manage');
   return (
     <div className="page-stack settings-page">
       <h1 className="page-title">Settings</h1>
@@ -212,6 +216,8 @@ export default function SettingsPage() {
         </header>
         <RuleEditor heading="Alert thresholds" />
       </section>
+      {accounts.allowed && <UsersSection />}
+      {accounts.allowed && <KeysSection />}
     </div>
   );
 }
