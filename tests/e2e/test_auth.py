@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ import httpx
 import jwt
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from trafficcast.api.background import BackgroundServer
@@ -362,6 +363,31 @@ def test_websocket_needs_a_reader(served: Served) -> None:
     time.sleep(0.4)  # the account refresh picks the key up
     with connect(url, additional_headers={"X-API-Key": key}) as ws:
         ws.send('{"action": "subscribe", "segment_ids": ["s1"]}')
+
+
+def test_an_open_websocket_closes_when_its_credentials_go(served: Served) -> None:
+    c = served.client
+    session = served.login("vera", VIEWER_PASSWORD)
+    admin = served.bearer("boss", ADMIN_PASSWORD)
+    made = c.post("/api/keys", json={"name": "stream"}, headers=admin).json()
+    url = served.server.ws_url
+    with (
+        connect(f"{url}?access_token={session['access_token']}") as by_user,
+        connect(url, additional_headers={"X-API-Key": made["key"]}) as by_key,
+    ):
+        for ws in (by_user, by_key):
+            ws.send('{"action": "subscribe", "segment_ids": ["s1"]}')
+            assert json.loads(ws.recv(timeout=5))["type"] == "subscribed"
+        bearer = {"Authorization": f"Bearer {session['access_token']}"}
+        assert c.post("/auth/logout", headers=bearer).status_code == 204
+        assert c.delete(f"/api/keys/{made['prefix']}", headers=admin).status_code == 200
+        for ws in (by_user, by_key):
+            message = json.loads(ws.recv(timeout=5))
+            assert message["error"]["code"] == "unauthorized"
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1008
 
 
 def test_rate_limits_per_identity_class(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -123,6 +123,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.throughput = throughput
     app.state.accounts = directory
     app.state.tokens = issuer
+    app.state.authenticator = authenticator
     install_error_handlers(app)
     for module in (
         auth,

@@ -58,7 +58,7 @@ class Authenticator:
         user = self.directory.user(claims.username)
         if user is None or user.disabled or user.token_epoch != claims.epoch:
             raise CredentialError("token revoked")
-        return Principal("user", user.username, user.role, user.tier)
+        return Principal("user", user.username, user.role, user.tier, claims.epoch)
 
     def api_key(self, key: str) -> Principal:
         prefix = api_keys.prefix_of(key)
@@ -68,3 +68,15 @@ class Authenticator:
         if not record.active:
             raise CredentialError("API key revoked")
         return Principal("api_key", record.prefix, record.role, record.tier)
+
+    def still_valid(self, p: Principal) -> bool:
+        """Whether credentials accepted earlier still stand (for long-lived connections):
+        the user is enabled and has not signed out or changed password since; the key
+        is not revoked. Token expiry alone does not end a connection already open."""
+        if p.kind == "user":
+            user = self.directory.user(p.subject)
+            return user is not None and not user.disabled and user.token_epoch == p.token_epoch
+        if p.kind == "api_key":
+            record = self.directory.key(p.subject)
+            return record is not None and record.active
+        return True

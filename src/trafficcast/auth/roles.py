@@ -38,6 +38,7 @@ class Principal:
     subject: str  # user name, API key prefix, or the client address when anonymous
     role: Role | None  # None: anonymous without the anonymous role, may only sign in
     tier: Tier = Tier.STANDARD
+    token_epoch: int | None = None  # a user's: the epoch of the token presented
 
     @property
     def rate_class(self) -> str:

@@ -14,7 +14,7 @@ from trafficcast.api.models import ERROR_RESPONSES
 from trafficcast.auth import service
 from trafficcast.auth.accounts import UserRecord
 from trafficcast.auth.directory import AccountDirectory
-from trafficcast.auth.roles import EVERYONE, SIGNED_IN_USERS
+from trafficcast.auth.roles import EVERYONE, READERS
 from trafficcast.auth.tokens import TokenError, TokenIssuer
 from trafficcast.runtime import Runtime
 
@@ -93,8 +93,9 @@ def refresh(body: RefreshIn, request: Request) -> Session:
     "/logout",
     status_code=204,
     responses=ERROR_RESPONSES,
-    dependencies=[allow(SIGNED_IN_USERS)],
-    summary="Sign out: every access and refresh token of this user stops working",
+    dependencies=[allow(READERS)],
+    summary="Sign out: every access and refresh token of this user stops working (and "
+    "their open WebSockets close)",
 )
 def logout(request: Request) -> Response:
     runtime, directory, _ = _parts(request)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import msgspec
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 
-from trafficcast.api.authz import allow
+from trafficcast.api.authz import allow, principal_of
+from trafficcast.auth.credentials import Authenticator
 from trafficcast.auth.roles import READERS
 from trafficcast.config import Settings
 from trafficcast.live.hub import ALL, LiveHub, Subscriber
@@ -77,18 +79,47 @@ async def traffic_socket(websocket: WebSocket) -> None:
         )
         return
     try:
-        await _serve(websocket, hub, settings)
+        await _serve(websocket, hub, settings, _still_valid(websocket))
     finally:
         connections.release(key)
 
 
-async def _serve(websocket: WebSocket, hub: LiveHub, settings: Settings) -> None:
+def _still_valid(websocket: WebSocket) -> Callable[[], bool]:
+    principal = principal_of(websocket)
+    authenticator: Authenticator | None = getattr(websocket.app.state, "authenticator", None)
+    if principal is None or authenticator is None:
+        return lambda: True
+    return lambda: authenticator.still_valid(principal)
+
+
+async def _watch_credentials(
+    websocket: WebSocket,
+    writer: asyncio.Task[None],
+    still_valid: Callable[[], bool],
+    interval_s: float,
+) -> None:
+    """Close the stream once its credentials are revoked (sign-out, disable, new password,
+    revoked key): a socket opened before must not outlive them."""
+    while still_valid():
+        await asyncio.sleep(interval_s)
+    writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await writer  # the writer is stopped: this task is the only one sending now
+    await _refuse(websocket, POLICY_VIOLATION, "unauthorized", "credentials revoked or signed out")
+
+
+async def _serve(
+    websocket: WebSocket, hub: LiveHub, settings: Settings, still_valid: Callable[[], bool]
+) -> None:
     sub = Subscriber(send=websocket.send_text, close=websocket.close, queue_size=hub.queue_size)
     rate = MessageRate(settings.ws_max_messages_per_s)
     max_bytes = settings.ws_max_message_bytes
     violation: tuple[int, str, str] | None = None
     hub.add(sub)
     writer = asyncio.create_task(hub.writer(sub))
+    watcher = asyncio.create_task(
+        _watch_credentials(websocket, writer, still_valid, settings.accounts_refresh_s)
+    )
     try:
         while not sub.dropped:
             frame = await websocket.receive()
@@ -121,6 +152,7 @@ async def _serve(websocket: WebSocket, hub: LiveHub, settings: Settings) -> None
         pass
     finally:
         hub.remove(sub)
+        watcher.cancel()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
