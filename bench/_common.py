@@ -24,6 +24,14 @@ from rich.table import Table
 from trafficcast.api.background import free_port  # noqa: F401  (re-exported for the scripts)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The pipeline benchmarks measure ingest, windows, forecasts and reads, not access
+# control: their servers (spawned with this environment, or in-process) admit the
+# anonymous caller as admin with no rate limits. bench/api_auth.py measures
+# authentication and rate limiting, and sets its servers' access explicitly.
+os.environ.setdefault("TRAFFICCAST_ANONYMOUS_ROLE", "admin")
+for _class in ("ANONYMOUS", "AUTHENTICATED", "PREMIUM"):
+    os.environ.setdefault(f"TRAFFICCAST_RATE_LIMIT_{_class}_PER_HOUR", "0")
 VENV_BIN = Path(sys.executable).parent
 console = Console(highlight=False, width=max(150, shutil.get_terminal_size((150, 40)).columns))
 

@@ -24,12 +24,9 @@ wrk is needed for (b): `apt-get update && apt-get install -y wrk` (Debian/Ubuntu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +34,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 
 from _common import (
@@ -47,12 +43,12 @@ from _common import (
     fmt_ms,
     free_port,
     header,
-    percentiles_ms,
     table,
     trafficcast_bin,
     verdict,
     wait_http,
 )
+from _load import run_open_loop, run_wrk
 
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 0.60
@@ -106,121 +102,6 @@ def serve_bare(port: int, kind: str, routes_file: Path) -> None:
 
             app.add_api_route(path, endpoint, methods=["GET"])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-# -------------------------------------------------------------------- open loop
-
-
-async def open_loop(
-    url: str, rate: float, duration: float, pool: int, timeout: float, client_kind: str = "aiohttp"
-) -> dict[str, Any]:
-    """Send `rate` requests/s on a fixed schedule; latency = response end - scheduled time."""
-    n = int(rate * duration)
-    latency = np.full(n, np.nan)
-    status = np.zeros(n, dtype=np.int32)
-    clock = time.perf_counter  # uvloop's loop.time() has only 1 ms resolution
-    async with contextlib.AsyncExitStack() as stack:
-        if client_kind == "aiohttp":
-            import aiohttp
-
-            session = await stack.enter_async_context(
-                aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=pool),
-                    timeout=aiohttp.ClientTimeout(total=timeout),
-                )
-            )
-
-            async def get() -> int:
-                async with session.get(url) as r:
-                    await r.read()
-                    return r.status
-        else:
-            import httpx
-
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-                    timeout=timeout,
-                )
-            )
-
-            async def get() -> int:
-                return (await client.get(url)).status_code
-
-        # Open the pool's connections first; these warm-up requests are not measured.
-        for _ in range(2):
-            await asyncio.gather(*(get() for _ in range(pool)))
-
-        async def one(i: int, scheduled: float) -> None:
-            try:
-                status[i] = await get()
-            except Exception:
-                status[i] = -1
-            latency[i] = clock() - scheduled
-
-        tasks = []
-        start = clock() + 0.05
-        lag = 0.0
-        for i in range(n):
-            scheduled = start + i / rate
-            delay = scheduled - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                lag = max(lag, -delay)
-            tasks.append(asyncio.create_task(one(i, scheduled)))
-        sent_end = clock()
-        await asyncio.gather(*tasks)
-        end = clock()
-    ok = status == 200
-    return {
-        "n": n,
-        "ok": int(ok.sum()),
-        "errors": int((~ok).sum()),
-        "codes": {int(c): int((status == c).sum()) for c in np.unique(status)},
-        "send_rate": n / (sent_end - start),
-        "done_rate": n / (end - start),
-        "max_send_lag_ms": lag * 1000,
-        **percentiles_ms(latency[~np.isnan(latency)]),
-    }
-
-
-def run_open_loop(
-    url: str, rate: float, duration: float, pool: int, client_kind: str
-) -> dict[str, Any]:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(open_loop(url, rate, duration, pool, 10.0, client_kind))
-    return uvloop.run(open_loop(url, rate, duration, pool, 10.0, client_kind))
-
-
-# -------------------------------------------------------------------------- wrk
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
-
-
-def run_wrk(url: str, threads: int, conns: int, seconds: int) -> dict[str, Any]:
-    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
-    res: dict[str, Any] = {"raw": out}
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    res["rps"] = float(m.group(1)) if m else float("nan")
-    for pct in ("50", "90", "99"):
-        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
-        res[f"p{pct}"] = _ms(m.group(1)) if m else float("nan")
-    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    res["non2xx"] = int(m.group(1)) if m else 0
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    res["sock_errors"] = sum(int(g) for g in m.groups()) if m else 0
-    m = re.search(r"(\d+) requests in", out)
-    res["requests"] = int(m.group(1)) if m else 0
-    return res
 
 
 # ------------------------------------------------------------------------- main
