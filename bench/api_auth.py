@@ -20,8 +20,9 @@ cost: the strictest case for the auth overhead ratio.
     Bearer JWT from POST /auth/login), latency from each scheduled send time
     (bench/_load.py, as api_reads.py); off is run too, for reference.
 (b) saturated: wrk -t1 -c32, --wrk-repeats rounds of off / api-key / jwt (the order
-    rotating, each run after a 1 s warm-up); ratio = the median over rounds of on / off in the same round, target >= 90 %; beside it
-    the server's CPU time per request (from /proc), steadier on a shared machine.
+    rotating, each run after a 1 s warm-up); ratio = the median over rounds of on / off
+    in the same round, target >= 90 %; beside it the server's CPU time per request (from
+    /proc), steadier on a shared machine.
 (c) the per-call cost of Authenticator.api_key / .bearer (and their parts) and of
     one MemoryRateLimiter.hit, in a loop.
 
