@@ -402,13 +402,18 @@ def test_rate_limits_per_identity_class(tmp_path_factory: pytest.TempPathFactory
     standard, _ = service.create_key(runtime.store, "standard", Role.API, Tier.STANDARD, "t")
     premium, _ = service.create_key(runtime.store, "premium", Role.API, Tier.PREMIUM, "t")
     with BackgroundServer(runtime) as server, httpx.Client(base_url=server.url) as c:
-        anon = [c.get("/api/segments") for _ in range(4)]
-        assert [r.status_code for r in anon] == [200, 200, 200, 429]
+        # Bad credentials spend the address's anonymous budget: guessing is limited too.
+        guess = c.get("/api/segments", headers={"X-API-Key": "tck_guess"})
+        refused(guess, 401, "unauthorized")
+        assert guess.headers["x-ratelimit-remaining"] == "2"
+        anon = [c.get("/api/segments") for _ in range(3)]
+        assert [r.status_code for r in anon] == [200, 200, 429]
         assert anon[0].headers["x-ratelimit-limit"] == "3"
-        assert [r.headers["x-ratelimit-remaining"] for r in anon] == ["2", "1", "0", "0"]
-        assert int(anon[3].headers["retry-after"]) > 0
-        refused(anon[3], 429, "rate_limited")
-        assert counter(c, "trafficcast_rate_limited_total", **{"class": "anonymous"}) == 1
+        assert [r.headers["x-ratelimit-remaining"] for r in anon] == ["1", "0", "0"]
+        assert int(anon[2].headers["retry-after"]) > 0
+        refused(anon[2], 429, "rate_limited")
+        refused(c.get("/api/segments", headers={"X-API-Key": "tck_guess"}), 429, "rate_limited")
+        assert counter(c, "trafficcast_rate_limited_total", **{"class": "anonymous"}) == 2
         # Probes and the page shell are never counted.
         assert c.get("/health").status_code in (200, 503)
         assert "x-ratelimit-limit" not in c.get("/metrics").headers

@@ -2,8 +2,9 @@
 
 It runs before rate limiting (which counts per principal) and routing (whose
 role rules, api/authz.py, read the principal). Credentials that are presented
-and bad are refused here with a 401 and never fall back to anonymous: a client
-with a mistyped key should learn it, not get an anonymous budget.
+and bad never fall back to anonymous access: the request is marked, counted by
+the limiter against the caller's address, and refused with a 401 by the role
+rule every route has. A client with a mistyped key learns it at once.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trafficcast.api.errors import request_id
-from trafficcast.api.responses import JSON, error_body
 from trafficcast.auth.credentials import Authenticator, CredentialError
 from trafficcast.auth.roles import Principal
 
@@ -37,14 +35,17 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        state = scope.setdefault("state", {})
         try:
-            principal = self._resolve(scope)
+            state["principal"] = self._resolve(scope)
         except CredentialError as exc:
             if self.on_failure is not None:
                 self.on_failure(exc.reason)
-            await _refuse(scope, receive, send, exc.reason)
-            return
-        scope.setdefault("state", {})["principal"] = principal
+            # Refused by the route's role rule (api/authz.py), after the rate limiter has
+            # counted the request against the address: spraying tokens spends a budget.
+            # The principal has no role, whatever anonymous callers may do.
+            state["auth_error"] = exc.reason
+            state["principal"] = Principal("anonymous", _client(scope), None)
         await self.app(scope, receive, send)
 
     def _resolve(self, scope: Scope) -> Principal:
@@ -66,8 +67,12 @@ class AuthMiddleware:
             tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("access_token")
             if tokens:
                 return self.authenticator.bearer(_bounded(tokens[0]))
-        client = scope.get("client")
-        return self.authenticator.anonymous(client[0] if client else "unknown")
+        return self.authenticator.anonymous(_client(scope))
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _text(raw: bytes) -> str:
@@ -80,16 +85,3 @@ def _bounded(token: str) -> str:
     if len(token) > _MAX_CREDENTIAL:
         raise CredentialError("credential too long")
     return token
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, reason: str) -> None:
-    if scope["type"] == "websocket":
-        # Closing before accepting answers the handshake with HTTP 403.
-        await send({"type": "websocket.close", "code": 1008, "reason": reason})
-        return
-    response = JSON(
-        error_body("unauthorized", f"not authenticated: {reason}", request_id(Request(scope))),
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    )
-    await response(scope, receive, send)

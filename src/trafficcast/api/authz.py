@@ -26,9 +26,19 @@ class RoleRule:
 
     # async: a plain def would cost a thread-pool hop on every request (no I/O here).
     async def __call__(self, conn: HTTPConnection) -> Principal:
-        p: Principal | None = conn.scope.get("state", {}).get("principal")
+        state = conn.scope.get("state", {})
+        p: Principal | None = state.get("principal")
         if p is None:  # no auth middleware in front: refuse rather than guess
             raise ApiError(401, "authentication required")
+        error = state.get("auth_error")
+        if error is not None:  # bad credentials: refused on public routes too
+            if conn.scope["type"] == "websocket":
+                raise WebSocketException(1008, f"not authenticated: {error}"[:120])
+            raise ApiError(
+                401,
+                f"not authenticated: {error}",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         if self.anonymous or p.role in self.roles:
             return p
         if conn.scope["type"] == "websocket":
