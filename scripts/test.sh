@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Python package, web build, Chromium),
+# Install everything the tests need (Python package, web build, Chromium, poppler),
 # then run lint, type checks, the web unit tests and the whole pytest suite.
 # Kafka (from Maven Central), PostgreSQL and Redis (from Debian) are installed
 # and started by the pytest fixtures through scripts/services/ on first use.
@@ -9,6 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/install.sh
 scripts/install-chromium.sh
+scripts/install-poppler.sh
 
 echo "==> ruff"
 .venv/bin/ruff check src tests bench

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         300, ge=0, description="How far ahead of the clock a timestamp may be"
     )
     max_speed_mph: float = Field(150.0, gt=0, description="Speeds above this are rejected")
+    detector_interval_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often a detector reports; sets the readings expected per day in "
+        "the detector-health report (PeMS loop detectors: 30 s)",
+    )
     auto_register_segments: bool = Field(
         True, description="Accept events for segments not in the catalog and register them"
     )
@@ -157,6 +164,36 @@ class Settings(BaseSettings):
     map_attribution: str = Field(
         "", max_length=500, description="Attribution shown on the map for map_tiles_url"
     )
+    # Alert notifications (alerts/notify; docs/decisions/0016).
+    webhook_secret: str = Field(
+        "",
+        description="Shared secret of the HMAC-SHA256 X-Trafficcast-Signature on webhook "
+        "notifications; empty = sent unsigned (a warning is logged)",
+    )
+    notify_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="Timeout of one webhook POST or SMTP session"
+    )
+    notify_max_attempts: int = Field(
+        4, ge=1, le=20, description="Tries per notification and target before giving up"
+    )
+    notify_backoff_s: float = Field(
+        1.0, ge=0, le=600, description="Wait before the second try; doubled before each next"
+    )
+    notify_queue_size: int = Field(
+        1000,
+        gt=0,
+        description="Alert-change batches waiting for delivery; past it they are dropped "
+        "(trafficcast_notifications_dropped) rather than slowing the stream processor",
+    )
+    escalation_check_s: float = Field(
+        30.0, gt=0, description="How often open alerts are checked for escalation"
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mail alerts; empty = no e-mail")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    smtp_user: str = Field("", description="SMTP login; empty = no AUTH")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_from: str = Field("trafficcast@localhost", description="From address of alert e-mail")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP session with STARTTLS")
 
     @field_validator("window_minutes", "horizons_min", mode="before")
     @classmethod

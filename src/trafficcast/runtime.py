@@ -21,6 +21,10 @@ import orjson
 import pyarrow as pa
 
 from trafficcast import __version__
+from trafficcast.alerts.notify.dispatcher import Dispatcher, NotifyConfig
+from trafficcast.alerts.notify.email import SmtpConfig
+from trafficcast.alerts.notify.retry import RetryPolicy
+from trafficcast.alerts.rules import CONGESTION, state_key
 from trafficcast.bus.base import BusFull
 from trafficcast.bus.kafka import KafkaBus, KafkaBusConfig, LagProbe
 from trafficcast.bus.memory import MemoryBus
@@ -75,6 +79,25 @@ def open_bus(settings: Settings, limits: Limits) -> MemoryBus | KafkaBus:
     return MemoryBus(settings.bus_capacity_events)
 
 
+def notify_config(s: Settings) -> NotifyConfig:
+    return NotifyConfig(
+        webhook_secret=s.webhook_secret,
+        timeout_s=s.notify_timeout_s,
+        policy=RetryPolicy(max_attempts=s.notify_max_attempts, backoff_s=s.notify_backoff_s),
+        smtp=SmtpConfig(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            user=s.smtp_user,
+            password=s.smtp_password,
+            sender=s.smtp_from,
+            starttls=s.smtp_starttls,
+            timeout_s=s.notify_timeout_s,
+        ),
+        queue_size=s.notify_queue_size,
+        escalation_check_s=s.escalation_check_s,
+    )
+
+
 class Runtime:
     version = __version__
 
@@ -120,6 +143,14 @@ class Runtime:
             live_interest=self.hub.interest if self.role == "all" else lambda: (True, frozenset()),
         )
         self.processor.set_links(self.store.links())
+        # Webhook and e-mail alerts go out where the processor runs (not from API-only
+        # processes), off its hot path.
+        self.notifier: Dispatcher | None = None
+        if self.role != "api":
+            self.notifier = Dispatcher(
+                self.store, lambda: self.store.get_state(state_key(CONGESTION)), notify_config(s)
+            )
+            self.processor.on_alerts = self.notifier.submit
         if self.role != "processor":  # a group member rebuilds its own share when assigned
             self.processor.restore()
         self.fanout: KafkaFanout | None = None
@@ -293,6 +324,8 @@ class Runtime:
             self.fanout.start()
         if self.role != "api":
             self.processor.start()
+        if self.notifier is not None:
+            self.notifier.start()
         for feed in self.feeds:
             feed.start()
         self.follow_registry(self.settings.registry_poll_s)
@@ -302,6 +335,8 @@ class Runtime:
         for feed in self.feeds:
             feed.stop()
         self.processor.stop()  # also when started on its own (benchmarks, tests)
+        if self.notifier is not None:
+            self.notifier.stop()
         if self.fanout is not None:
             self.fanout.stop()
         if self.lag_probe is not None:

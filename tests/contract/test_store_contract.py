@@ -28,6 +28,7 @@ from trafficcast.domain.schema import (
     TIMESTAMP,
     WINDOW_SCHEMA,
 )
+from trafficcast.quality.detector_health import DETECTOR_DAY_STATS_SCHEMA
 from trafficcast.store.base import AccuracyQuery, AlertQuery, EventQuery, Store, SummaryQuery
 from trafficcast.store.duckdb_store import DuckDBStore
 from trafficcast.store.postgres_store import PostgresStore
@@ -1017,3 +1018,73 @@ def test_postgres_migration_0004_adds_and_drops_the_account_tables(postgres_data
             "WHERE table_name IN ('users', 'api_keys')"
         ).fetchone()
         assert tables == (0,)
+
+
+# data quality --------------------------------------------------------------------
+
+
+def test_detector_day_stats_count_readings_speeds_and_gaps(store: Store) -> None:
+    s = 1000
+    store.write_events(
+        events(
+            ["a1", "a2", "a3", "b1", "b2", "b3", "before", "after"],
+            ["a", "a", "a", "b", "b", "b", "a", "a"],
+            [T0, T0 + 30 * s, T0 + 90 * s, T0, T0 + 30 * s, T0 + 60 * s, T0 - s, T0 + HOUR],
+            # b: one speed above the limit, one 0 mph with vehicles (volume is 10): implausible.
+            [50.0, 50.0, 55.0, 120.0, 0.0, 60.0, 70.0, 70.0],
+        )
+    )
+    table = store.detector_day_stats(T0, T0 + HOUR, 100.0)
+    assert table.schema == DETECTOR_DAY_STATS_SCHEMA
+    assert table.to_pylist() == [
+        {
+            "segment_id": "a",
+            "samples": 3,
+            "distinct_speeds": 2,
+            "implausible": 0,
+            "max_gap_ms": 60 * s,
+            "first_ms": T0,
+            "last_ms": T0 + 90 * s,
+        },
+        {
+            "segment_id": "b",
+            "samples": 3,
+            "distinct_speeds": 3,
+            "implausible": 2,
+            "max_gap_ms": 30 * s,
+            "first_ms": T0,
+            "last_ms": T0 + 60 * s,
+        },
+    ]
+    assert store.detector_day_stats(T0 + 2 * HOUR, T0 + 3 * HOUR, 100.0).num_rows == 0
+
+
+# notification attempts (alerts/notify) -------------------------------------------------
+def test_notification_attempts_are_kept_per_alert_in_order(store: Store) -> None:
+    from trafficcast.alerts.notify.attempts import NotificationAttempt
+
+    def attempt(alert_id: str, n: int, at: int, code: int | None, ok: bool) -> NotificationAttempt:
+        return NotificationAttempt(
+            alert_id=alert_id,
+            rule_id="congestion",
+            event="opened",
+            target="webhook:http://127.0.0.1:9/hook",
+            attempt=n,
+            at_ms=at,
+            duration_ms=12,
+            status_code=code,
+            error=None if ok else ("connect refused 'é' \n" if code is None else "HTTP 500"),
+            delivered=ok,
+        )
+
+    a1 = attempt("c:a:1", 1, T0, None, False)
+    a2 = attempt("c:a:1", 2, T0 + 1000, 500, False)
+    a3 = attempt("c:a:1", 3, T0 + 3000, 200, True)
+    other = attempt("c:b:1", 1, T0, 200, True)
+    store.add_notification_attempts([a3, other])
+    store.add_notification_attempts([a1, a2])
+    store.add_notification_attempts([])
+    assert store.notification_attempts("c:a:1") == [a1, a2, a3]
+    assert store.notification_attempts("c:a:1", limit=2) == [a1, a2]
+    assert store.notification_attempts("c:b:1") == [other]
+    assert store.notification_attempts("nope") == []

@@ -296,10 +296,13 @@ def test_rules_default_validate_and_persist(served: Served, tmp_path: Path) -> N
         "major_ratio": 0.3,
         "scope": {"segment_ids": None},
         "notify": ["dashboard"],
+        "escalate_after_minutes": None,
+        "escalate_to": [],
     }
     saved = c.put("/api/alerts/rules/congestion", json=RULE)
     assert saved.status_code == 200, saved.text
-    expected = {"rule_id": "congestion", "alert_type": "congestion", **RULE}
+    no_escalation = {"escalate_after_minutes": None, "escalate_to": []}
+    expected = {"rule_id": "congestion", "alert_type": "congestion", **no_escalation, **RULE}
     assert saved.json() == expected
     assert c.get("/api/alerts/rules").json()["rules"] == [expected]
     stored = served.runtime.store.get_state(state_key("congestion"))
@@ -331,6 +334,13 @@ def test_rules_default_validate_and_persist(served: Served, tmp_path: Path) -> N
     refused({**RULE, "rule_id": "other"}, 422, "rule_id")
     refused({**RULE, "alert_type": "incident"}, 422, "alert_type")
     refused({**RULE, "surprise": 1}, 422, "surprise")
+    refused({**RULE, "escalate_to": ["email:boss@example.com"]}, 422, "escalate_after_minutes")
+    refused({**RULE, "escalate_after_minutes": 30}, 422, "escalate_to")
+    refused(
+        {**RULE, "escalate_after_minutes": 1.5, "escalate_to": ["email:a@b.co"]},
+        422,
+        "escalate_after_minutes",
+    )
     refused({k: v for k, v in RULE.items() if k != "enabled"}, 422, "enabled")
     refused([RULE], 422)
     assert_envelope(c.put("/api/alerts/rules/incident", json=RULE), 404, "rule_id")
@@ -339,6 +349,10 @@ def test_rules_default_validate_and_persist(served: Served, tmp_path: Path) -> N
     assert c.get("/api/alerts/rules/congestion").json()["scope"] == {
         "segment_ids": served.segments[:2]
     }
+    escalating = {**RULE, "escalate_after_minutes": 30, "escalate_to": ["email:boss@example.com"]}
+    assert c.put("/api/alerts/rules/congestion", json=escalating).json()["escalate_to"] == [
+        "email:boss@example.com"
+    ]
 
 
 def test_the_rule_survives_a_restart(tmp_path: Path) -> None:
@@ -456,7 +470,13 @@ def test_the_processor_applies_a_changed_rule_from_the_next_window(served: Serve
     inside, outside, third = served.segments[2:5]
     c = served.client
     # Only `inside` may alert, after one 5-minute window below 45 % of free flow.
-    rule = {**RULE, "open_minutes": 5, "scope": {"segment_ids": [inside, third]}}
+    # Only the dashboard: RULE's webhook and e-mail targets would really be delivered.
+    rule = {
+        **RULE,
+        "open_minutes": 5,
+        "scope": {"segment_ids": [inside, third]},
+        "notify": ["dashboard"],
+    }
     assert c.put("/api/alerts/rules/congestion", json=rule).status_code == 200
     half = {s: 0.4 * served.free_flow[s] for s in (inside, outside, third)}
     post(served, [e for s in (inside, outside) for e in readings(s, 0, 6, half[s], base)])

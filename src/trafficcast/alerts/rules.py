@@ -2,8 +2,8 @@
 
 For now there is one rule, the congestion rule (rule_id "congestion"). Thresholds
 are shares of each segment's free-flow speed; durations are minutes, whole
-5-minute windows. Notification targets are validated and kept; delivering them
-(webhook, e-mail) comes with the alert engine, the dashboard gets every alert live.
+5-minute windows. Notification targets are validated and kept; the dashboard gets
+every alert live, webhooks and e-mail are delivered by alerts/notify.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ MAX_RATIO: Final = 1.5
 MAX_TARGETS: Final = 20
 MAX_TARGET_CHARS: Final = 500
 MAX_SCOPE: Final = 10_000
+MAX_ESCALATE_MINUTES: Final = 7 * 1440
 STATE_KEY_PREFIX: Final = "alert_rule:"
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -59,6 +60,10 @@ class CongestionRuleConfig:
     major_ratio: float = 0.3
     segment_ids: tuple[str, ...] | None = None  # None: every segment
     notify: tuple[str, ...] = field(default=("dashboard",))
+    # An alert still open (not acknowledged) this long after it opened is sent once to
+    # escalate_to (alerts/notify/dispatcher.py); None: no escalation.
+    escalate_after_minutes: int | None = None
+    escalate_to: tuple[str, ...] = ()
 
     rule_id: ClassVar[str] = CONGESTION
     alert_type: ClassVar[str] = CONGESTION
@@ -83,6 +88,7 @@ class CongestionRuleConfig:
             **body,
             "scope": {"segment_ids": None if ids is None else list(ids)},
             "notify": list(self.notify),
+            "escalate_to": list(self.escalate_to),
         }
 
     def dumps(self) -> str:
@@ -102,6 +108,12 @@ class CongestionRuleConfig:
             major_ratio=float(body["major_ratio"]),
             segment_ids=None if ids is None else tuple(str(i) for i in ids),
             notify=tuple(str(t) for t in body.get("notify", ())),
+            escalate_after_minutes=(
+                None
+                if body.get("escalate_after_minutes") is None
+                else int(body["escalate_after_minutes"])
+            ),
+            escalate_to=tuple(str(t) for t in body.get("escalate_to") or ()),
         )
 
     @classmethod
@@ -204,16 +216,36 @@ def target_error(target: str) -> str | None:
     return None
 
 
-def _notify_errors(notify: tuple[str, ...]) -> list[FieldError]:
+def _notify_errors(notify: tuple[str, ...], name: str = "notify") -> list[FieldError]:
     if len(notify) > MAX_TARGETS:
-        return [FieldError("notify", f"more than {MAX_TARGETS} targets")]
+        return [FieldError(name, f"more than {MAX_TARGETS} targets")]
     errors: list[FieldError] = []
     seen: set[str] = set()
     for i, target in enumerate(notify):
         reason = "duplicate target" if target in seen else target_error(target)
         if reason:
-            errors.append(FieldError(f"notify.{i}", reason))
+            errors.append(FieldError(f"{name}.{i}", reason))
         seen.add(target)
+    return errors
+
+
+def _escalation_errors(rule: CongestionRuleConfig) -> list[FieldError]:
+    after = rule.escalate_after_minutes
+    if after is None:
+        if rule.escalate_to:
+            return [FieldError("escalate_after_minutes", "is needed when escalate_to is set")]
+        return []
+    if not 1 <= after <= MAX_ESCALATE_MINUTES:
+        return [FieldError("escalate_after_minutes", f"must be 1 to {MAX_ESCALATE_MINUTES}")]
+    if not rule.escalate_to:
+        return [FieldError("escalate_to", "is empty; name a target or drop the escalation")]
+    errors = _notify_errors(rule.escalate_to, "escalate_to")
+    # The dashboard already shows every alert live: escalating to it would tell no one new.
+    errors += [
+        FieldError(f"escalate_to.{i}", "escalate to a webhook or an e-mail address")
+        for i, t in enumerate(rule.escalate_to)
+        if t == "dashboard"
+    ]
     return errors
 
 
@@ -224,4 +256,5 @@ def validate(rule: CongestionRuleConfig, is_known: Callable[[str], bool]) -> lis
         *_minutes_errors(rule),
         *_scope_errors(rule.segment_ids, is_known),
         *_notify_errors(rule.notify),
+        *_escalation_errors(rule),
     ]

@@ -84,6 +84,16 @@ class CongestionRuleIn(BaseModel):
         max_length=MAX_TARGETS,
         description='"dashboard", "webhook:https://..." or "email:name@example.com"',
     )
+    escalate_after_minutes: StrictMinutes | None = Field(
+        None,
+        description="an alert still open (not acknowledged) this many minutes after it "
+        "opened is sent once to escalate_to (1-10080); null: no escalation",
+    )
+    escalate_to: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list,
+        max_length=MAX_TARGETS,
+        description="webhook or e-mail targets, as in notify; needs escalate_after_minutes",
+    )
 
 
 class RuleScopeOut(BaseModel):
@@ -101,6 +111,8 @@ class CongestionRuleOut(BaseModel):
     major_ratio: float
     scope: RuleScopeOut
     notify: list[str]
+    escalate_after_minutes: int | None
+    escalate_to: list[str]
 
 
 class RuleList(BaseModel):

@@ -196,6 +196,24 @@ class PipelineCollector(Collector):
             "Clients dropped for being too slow",
             rt.hub.dropped_clients,
         )
+        if rt.notifier is not None:
+            n = rt.notifier.stats
+            yield counter(
+                "notifications_dropped",
+                "Alert changes not queued for webhook/e-mail delivery: the queue was full",
+                n.dropped,
+            )
+            yield counter(
+                "notification_attempts", "Webhook and e-mail delivery attempts", n.attempts
+            )
+            outcomes = CounterMetricFamily(
+                "trafficcast_notifications",
+                "Notifications (one alert change to one target) by final outcome",
+                labels=["outcome"],
+            )
+            outcomes.add_metric(["delivered"], n.delivered)
+            outcomes.add_metric(["failed"], n.failed)
+            yield outcomes
         wm = rt.processor.watermark_ms
         if wm > 0:
             yield gauge("watermark_seconds", "Event-time watermark (epoch seconds)", wm / 1000)

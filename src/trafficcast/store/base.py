@@ -15,6 +15,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.auth.accounts import ApiKeyRecord, UserRecord
 
 
@@ -191,6 +192,14 @@ class Store(Protocol):
         (changed=False)."""
         ...
 
+    def add_notification_attempts(self, attempts: Sequence[NotificationAttempt]) -> None:
+        """Append delivery attempts (alerts/notify); attempts are never changed."""
+        ...
+
+    def notification_attempts(self, alert_id: str, limit: int = 1000) -> list[NotificationAttempt]:
+        """One alert's delivery attempts, oldest first (then by event, target, attempt)."""
+        ...
+
     def summary(self, query: SummaryQuery) -> tuple[dict[str, float], pa.Table]: ...
     def summary_by_day(self, query: SummaryQuery) -> pa.Table:
         """summary's totals over the same rows, as additive parts per UTC day in
@@ -207,6 +216,13 @@ class Store(Protocol):
     # processor checkpoint
     def get_state(self, key: str) -> str | None: ...
     def set_state(self, key: str, value: str) -> None: ...
+
+    # data quality
+    def detector_day_stats(self, start_ms: int, end_ms: int, max_plausible_mph: float) -> pa.Table:
+        """Per segment with readings in [start_ms, end_ms): counts for its health
+        (quality/detector_health.py DETECTOR_DAY_STATS_SCHEMA), ordered by segment_id.
+        Implausible: a speed above max_plausible_mph, or 0 mph with vehicles counted."""
+        ...
 
     # accounts (users and API keys; few rows, read whole by the API's account cache)
     def add_user(self, user: UserRecord) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
 from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
 from trafficcast.domain.schema import (
@@ -31,7 +32,8 @@ from trafficcast.domain.schema import (
     SEGMENT_SCHEMA,
     WINDOW_SCHEMA,
 )
-from trafficcast.store import account_sql
+from trafficcast.quality.detector_health import DETECTOR_DAY_STATS_SCHEMA
+from trafficcast.store import account_sql, notification_sql
 from trafficcast.store.alert_sql import (
     ACTIVE_SQL,
     UPDATED_AT,
@@ -49,7 +51,12 @@ from trafficcast.store.base import (
     StoreUnavailable,
     SummaryQuery,
 )
-from trafficcast.store.sql_filters import Dialect, accuracy_filters, summary_filters
+from trafficcast.store.sql_filters import (
+    DETECTOR_STATS_SQL,
+    Dialect,
+    accuracy_filters,
+    summary_filters,
+)
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -198,6 +205,7 @@ class DuckDBStore:
         with self._cursor() as cur:
             cur.execute(_DDL)
             cur.execute(account_sql.DDL)
+            cur.execute(notification_sql.DDL)
 
     def close(self) -> None:
         if not self._closed:
@@ -652,6 +660,24 @@ class DuckDBStore:
 
     def set_state(self, key: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO processor_state VALUES (?, ?)", None, [key, value])
+
+    # notification attempts -----------------------------------------------------
+    def add_notification_attempts(self, attempts: Sequence[NotificationAttempt]) -> None:
+        for a in attempts:
+            self._write(notification_sql.insert("?"), None, notification_sql.params(a))
+
+    def notification_attempts(self, alert_id: str, limit: int = 1000) -> list[NotificationAttempt]:
+        with self._cursor() as cur:
+            rows = cur.execute(notification_sql.select("?"), [alert_id, limit]).fetchall()
+        return [notification_sql.from_row(r) for r in rows]
+
+    # data quality --------------------------------------------------------------
+    def detector_day_stats(self, start_ms: int, end_ms: int, max_plausible_mph: float) -> pa.Table:
+        table = self._query(
+            DETECTOR_STATS_SQL.format(p="?", to_ms='epoch_ms("timestamp")', time="epoch_ms(?)"),
+            [max_plausible_mph, start_ms, end_ms],
+        )
+        return table.cast(DETECTOR_DAY_STATS_SCHEMA)
 
     # accounts ------------------------------------------------------------------
     def add_user(self, user: UserRecord) -> None:

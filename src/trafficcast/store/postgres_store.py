@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
 from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
 from trafficcast.domain.schema import (
@@ -44,7 +45,8 @@ from trafficcast.domain.schema import (
     TIMESTAMP,
     WINDOW_SCHEMA,
 )
-from trafficcast.store import account_sql, migrate
+from trafficcast.quality.detector_health import DETECTOR_DAY_STATS_SCHEMA
+from trafficcast.store import account_sql, migrate, notification_sql
 from trafficcast.store.alert_sql import (
     ACTIVE_SQL,
     UPDATED_AT,
@@ -62,7 +64,12 @@ from trafficcast.store.base import (
     StoreUnavailable,
     SummaryQuery,
 )
-from trafficcast.store.sql_filters import Dialect, accuracy_filters, summary_filters
+from trafficcast.store.sql_filters import (
+    DETECTOR_STATS_SQL,
+    Dialect,
+    accuracy_filters,
+    summary_filters,
+)
 
 # Staging table of a write; temporary, so private to its session.
 _STAGE = "_stage"
@@ -994,6 +1001,30 @@ class PostgresStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
+
+    # notification attempts -----------------------------------------------------
+    def add_notification_attempts(self, attempts: Sequence[NotificationAttempt]) -> None:
+        if not attempts:
+            return
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.executemany(
+                notification_sql.insert("%s"), [notification_sql.params(a) for a in attempts]
+            )
+
+    def notification_attempts(self, alert_id: str, limit: int = 1000) -> list[NotificationAttempt]:
+        with self._connection() as conn:
+            rows = conn.execute(notification_sql.select("%s"), [alert_id, limit]).fetchall()
+        return [notification_sql.from_row(r) for r in rows]
+
+    # data quality --------------------------------------------------------------
+    def detector_day_stats(self, start_ms: int, end_ms: int, max_plausible_mph: float) -> pa.Table:
+        query = DETECTOR_STATS_SQL.format(p="%s", to_ms=_to_ms('"timestamp"'), time=_MS)
+        with self._connection() as conn:
+            rows = conn.execute(query, [max_plausible_mph, start_ms, end_ms]).fetchall()
+        return pa.Table.from_pylist(
+            [dict(zip(DETECTOR_DAY_STATS_SCHEMA.names, r, strict=True)) for r in rows],
+            schema=DETECTOR_DAY_STATS_SCHEMA,
+        )
 
     # accounts ------------------------------------------------------------------
     def add_user(self, user: UserRecord) -> None:

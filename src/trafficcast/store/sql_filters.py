@@ -57,3 +57,18 @@ def accuracy_filters(query: AccuracyQuery, placeholder: str) -> AccuracyFilters:
         f.predictions += f" AND model_version = {placeholder}"
         f.prediction_params.append(query.model_version)
     return f
+
+
+# Per segment over a time range: reading count, distinct speeds, implausible readings and
+# the longest gap between readings (epoch ms), for detector health. Placeholders: {p} a
+# parameter, {to_ms} the timestamp column as epoch ms, {time} an epoch-ms parameter as a time.
+DETECTOR_STATS_SQL = """
+SELECT segment_id, count(*) AS samples, count(DISTINCT speed) AS distinct_speeds,
+    count(*) FILTER (WHERE speed > {p} OR (speed = 0 AND volume > 0)) AS implausible,
+    coalesce(max(gap), 0) AS max_gap_ms, min(t) AS first_ms, max(t) AS last_ms
+FROM (SELECT segment_id, speed, volume, t,
+             t - lag(t) OVER (PARTITION BY segment_id ORDER BY t) AS gap
+      FROM (SELECT segment_id, speed, volume, {to_ms} AS t FROM events
+            WHERE "timestamp" >= {time} AND "timestamp" < {time}) e) g
+GROUP BY segment_id ORDER BY segment_id
+"""

@@ -22,6 +22,13 @@ import pyarrow.compute as pc
 
 from trafficcast.alerts.congestion import AlertChanges, CongestionAlerts
 from trafficcast.alerts.follow import RuleFollower, scope_mask
+from trafficcast.alerts.incidents import (
+    INCIDENT,
+    IncidentAlerts,
+    IncidentRule,
+    incident_rows,
+    neighbour_matrix,
+)
 from trafficcast.alerts.records import pushed_records
 from trafficcast.alerts.rules import CONGESTION, state_key
 from trafficcast.alerts.schema import ACTIVE_STATES
@@ -41,6 +48,7 @@ from trafficcast.forecast.forecasts import Forecasts
 from trafficcast.forecast.history import RecentHistory
 from trafficcast.forecast.live import LiveModel, merge
 from trafficcast.forecast.live_scoring import LiveScorer
+from trafficcast.forecast.panel import Graph
 from trafficcast.forecast.schedule import ForecastSchedule
 from trafficcast.live.coalescer import ReadingCoalescer
 from trafficcast.live.messages import prediction_messages, table_messages, traffic_event_messages
@@ -73,6 +81,7 @@ class ProcessorConfig:
     poll_timeout_s: float = 0.1
     live_interval_ms: int = 1000
     checkpoint_interval_s: float = 5.0
+    incident_rule: IncidentRule = field(default_factory=IncidentRule)
 
 
 @dataclass
@@ -117,6 +126,8 @@ class StreamProcessor:
         self.config = config or ProcessorConfig()
         self.publish = publish
         self.live_interest = live_interest
+        # Committed alert changes go here too (alerts/notify's dispatcher; must not block).
+        self.on_alerts: Callable[[pa.Table], None] | None = None
         # The congestion rule as stored (alerts/rules.py), followed while running.
         self.alert_rules = RuleFollower(lambda: store.get_state(state_key(CONGESTION)))
         self._alert_scope: tuple[object, int, npt.NDArray[np.bool_]] | None = None
@@ -158,6 +169,8 @@ class StreamProcessor:
         self.history = RecentHistory()
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
         self.congestion = CongestionAlerts(self.alert_rules.rule.engine_rule())
+        self.incidents = IncidentAlerts(self.config.incident_rule)
+        self._incident_graph: tuple[int, int] | None = None  # (links_version, segments)
 
     # lifecycle ---------------------------------------------------------------
     @property
@@ -683,6 +696,9 @@ class StreamProcessor:
             self.forecaster.calibrate(self.scorer.speed_mae, self.scorer.volume_rel_mae)
             if self.model is not None:
                 self.model.adapt(self.scorer.last_bands)
+            # The usual speed before this window teaches the profile: a drop must not
+            # explain itself.
+            usual, usual_days = self._usual_speed(seg[at], day[at], slot[at])
             self.forecaster.observe(
                 seg[at],
                 results.window_end_ms[at],
@@ -703,6 +719,7 @@ class StreamProcessor:
             )
             if len(changes):
                 self._queue_alerts(changes, out)
+            self._observe_incidents(results, at, usual, usual_days, out)
         if len(ends):
             self.scorer.expire(int(ends.max()) - 2 * 3600_000)
 
@@ -771,6 +788,45 @@ class StreamProcessor:
             self._alert_scope = cached = (rule, size, mask)
         return cached[2][seg]
 
+    def _usual_speed(
+        self, seg: npt.NDArray[np.int64], day: npt.NDArray[np.int64], slot: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The forecaster's profile speed for these windows and the days behind it."""
+        profile = self.forecaster.speed_profile
+        usual, days = np.full(len(seg), np.nan), np.zeros(len(seg))
+        known = seg < profile.mean.shape[0]
+        if known.any():
+            usual[known], days[known] = profile.at(seg[known], day[known], slot[known])
+        return usual, days
+
+    def _observe_incidents(
+        self,
+        results: WindowResults,
+        at: npt.NDArray[np.int64],
+        usual: npt.NDArray[np.float64],
+        usual_days: npt.NDArray[np.float64],
+        out: _Outbox,
+    ) -> None:
+        graph = (self.links_version, len(self.catalog.index))
+        if self._incident_graph != graph:
+            g = Graph.from_links(self.links, self.catalog.index.ids)
+            self.incidents.set_neighbours(neighbour_matrix(g.upstream(), g.downstream()))
+            self._incident_graph = graph
+        seg = results.segment[at]
+        changes = self.incidents.observe(
+            seg,
+            results.window_end_ms[at],
+            results.mean_speed[at],
+            usual,
+            usual_days,
+            self.catalog.free_flow[seg],
+            results.quality[at],
+        )
+        if len(changes):
+            ids = self.catalog.index.ids.to_pylist()
+            out.alerts.append(incident_rows(changes, ids))
+            self.stats.alerts += len(changes)
+
     def _adopt_open_alerts(self, segment_ids: Sequence[str] | None) -> None:
         """Carry on the congestion alerts still active in the store (of these segments),
         so they resolve when traffic recovers and no duplicate opens after a restart."""
@@ -793,6 +849,32 @@ class StreamProcessor:
                 index[i] = (at, severity == "major")
         if index:
             self.congestion.adopt_open(
+                np.fromiter(index, np.int64, len(index)),
+                np.array([v[0] for v in index.values()], np.int64),
+                np.array([v[1] for v in index.values()], bool),
+            )
+        self._adopt_open_incidents(segment_ids)
+
+    def _adopt_open_incidents(self, segment_ids: Sequence[str] | None) -> None:
+        """The same for incident alerts (see IncidentAlerts.adopt_open)."""
+        active = self.store.query_alerts(
+            AlertQuery(states=ACTIVE_STATES, alert_type=INCIDENT, limit=1_000_000)
+        )
+        if segment_ids is not None:
+            owned = pc.is_in(active.column("segment_id"), pa.array(list(segment_ids), pa.string()))
+            active = active.filter(owned)
+        index: dict[int, tuple[int, bool]] = {}
+        for sid, at, severity in zip(
+            active.column("segment_id").to_pylist(),
+            active.column("opened_at").cast(pa.int64()).to_pylist(),
+            active.column("severity").to_pylist(),
+            strict=True,
+        ):
+            i = None if sid is None else self.catalog.index.get(sid)
+            if i is not None and i not in index:  # newest first: keep each segment's newest
+                index[i] = (at, severity == "major")
+        if index:
+            self.incidents.adopt_open(
                 np.fromiter(index, np.int64, len(index)),
                 np.array([v[0] for v in index.values()], np.int64),
                 np.array([v[1] for v in index.values()], bool),
@@ -856,6 +938,8 @@ class StreamProcessor:
         records = pushed_records(
             pa.concat_tables(out.alerts), out.stored_alerts, int(time.time() * 1000)
         )
+        if self.on_alerts is not None:
+            self.on_alerts(records)
         wanted = self._wanted(records)
         if wanted is not None:
             self.publish("alert", table_messages("alert", wanted))

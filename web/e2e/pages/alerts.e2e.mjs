@@ -133,8 +133,14 @@ async function checkHistoryFilters(page, baseUrl, resolved) {
 }
 
 async function checkRuleEditing(page, baseUrl) {
+  // Escalation is not on the form: saving the form must keep it as stored.
+  const stored = await api(baseUrl, RULE_PATH);
+  await api(baseUrl, RULE_PATH, json('PUT', { ...stored, escalate_after_minutes: 600, escalate_to: ['webhook:http://127.0.0.1:9/escalate'] }));
+  await page.reload();
   const before = await api(baseUrl, RULE_PATH);
+  if (before.escalate_after_minutes !== 600) fail(`escalation was not set up: ${JSON.stringify(before)}`);
   const form = page.getByTestId('rule-form');
+  await form.waitFor();
   const openField = form.getByLabel('Opens below (% of free-flow speed)');
   if ((await openField.inputValue()) !== String(Math.round(before.open_ratio * 10000) / 100)) {
     fail(`the form shows ${await openField.inputValue()} % but the rule opens below ${before.open_ratio}`);

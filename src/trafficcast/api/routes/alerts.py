@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
@@ -21,6 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.rules import (
     CONGESTION,
     RULE_IDS,
@@ -43,6 +45,7 @@ from trafficcast.api.authz import allow, principal_of
 from trafficcast.api.deps import get_runtime, read_limited, to_ms
 from trafficcast.api.errors import ApiError
 from trafficcast.api.models import ERROR_RESPONSES
+from trafficcast.api.notification_models import NotificationAttempts
 from trafficcast.api.responses import JSON
 from trafficcast.api.time_params import IsoDateTime
 from trafficcast.auth.roles import ADMINS, ANALYSTS, READERS
@@ -200,9 +203,11 @@ def _segment_checker(runtime: Runtime) -> Callable[[str], bool]:
     description="Validated, stored, and applied by every running stream processor from "
     "the next window (alerts already open keep their hysteresis). `enabled: false` stops "
     "new alerts; open ones still resolve. `scope.segment_ids` limits which segments may "
-    "alert (null: all). `notify` targets are validated and kept, but only `dashboard` "
-    "(the live WebSocket) is delivered for now: webhook and e-mail delivery come with "
-    "the alert engine.",
+    "alert (null: all). `notify` targets get every opening and resolution: `dashboard` "
+    "live over the WebSocket, `webhook:` as a signed JSON POST and `email:` over SMTP, "
+    "retried with backoff, each attempt listed by GET /api/alerts/{alert_id}/notifications. "
+    "`escalate_after_minutes` + `escalate_to`: an alert still open (unacknowledged) that "
+    "long after it opened is sent once to those targets.",
 )
 async def put_rule(
     body: CongestionRuleIn,
@@ -224,6 +229,8 @@ async def put_rule(
         major_ratio=body.major_ratio,
         segment_ids=None if body.scope.segment_ids is None else tuple(body.scope.segment_ids),
         notify=tuple(body.notify),
+        escalate_after_minutes=body.escalate_after_minutes,
+        escalate_to=tuple(body.escalate_to),
     )
 
     def save() -> list[FieldError]:
@@ -314,6 +321,48 @@ async def _act(
         )
     _push(runtime, update.row)
     return JSON(row)
+
+
+@router.get(
+    "/{alert_id:path}/notifications",
+    dependencies=[allow(READERS)],
+    response_model=NotificationAttempts,
+    responses=ERROR_RESPONSES,
+    summary="An alert's notification attempts",
+    description="Every try to deliver the alert to a webhook or by e-mail (its opening, "
+    "resolution and escalation), oldest first: when, to which target, the HTTP status or "
+    "SMTP reply code or the error, and whether it was delivered. Declared before "
+    "GET /{alert_id}, whose path would also match.",
+)
+async def list_notifications(
+    alert_id: str = ALERT_ID,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    runtime: Runtime = Depends(get_runtime),
+) -> JSON:
+    if has_control_characters(alert_id):
+        _one(pa.table({}), alert_id)
+
+    def read() -> tuple[pa.Table, list[NotificationAttempt]]:
+        return runtime.store.alert(alert_id), runtime.store.notification_attempts(alert_id, limit)
+
+    found, attempts = await run_in_threadpool(read)
+    _one(found, alert_id)  # 404 for an unknown alert
+    return JSON({"alert_id": alert_id, "attempts": [attempt_json(a) for a in attempts]})
+
+
+def attempt_json(a: NotificationAttempt) -> dict[str, Any]:
+    at = datetime.fromtimestamp(a.at_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return {
+        "rule_id": a.rule_id,
+        "event": a.event,
+        "target": a.target,
+        "attempt": a.attempt,
+        "at": at.replace("+00:00", "Z"),
+        "duration_ms": a.duration_ms,
+        "status_code": a.status_code,
+        "error": a.error,
+        "delivered": a.delivered,
+    }
 
 
 @router.get(

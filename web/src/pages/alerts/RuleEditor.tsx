@@ -116,7 +116,10 @@ export function RuleEditor({ heading = 'Congestion rule' }: { heading?: string }
     }
     setStatus({ kind: 'saving' });
     try {
-      const saved = await saveRule(checked.rule);
+      // Fields this form does not edit (escalation) keep their stored values: the rule
+      // is replaced whole by PUT.
+      const stored = load.state === 'ready' ? load.saved : {};
+      const saved = await saveRule({ ...stored, ...checked.rule });
       setLoad({ state: 'ready', saved });
       setForm(formFromRule(saved));
       setStatus({ kind: 'saved' });

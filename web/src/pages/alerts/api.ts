@@ -14,6 +14,9 @@ export interface CongestionRule {
   major_ratio: number;
   scope: { segment_ids: string[] | null };
   notify: string[];
+  /** Escalation (not edited by the dashboard's form; kept as stored when it saves). */
+  escalate_after_minutes?: number | null;
+  escalate_to?: string[];
 }
 
 export interface RuleListResponse {

@@ -1,0 +1,1 @@
+"""Traffic-engineering measures (VMT, VHT, delay, TTI, congestion, bottlenecks) and reports."""
