@@ -69,10 +69,23 @@ def parse_level(level: str) -> int:
     return int(logging.getLevelName(name))
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is emitted, not when configured:
+    test and CLI runners swap stderr and close the old one."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr for every logger, at `level` (TRAFFICCAST_LOG_LEVEL)."""
     number = parse_level(level)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
