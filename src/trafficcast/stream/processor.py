@@ -828,57 +828,34 @@ class StreamProcessor:
             self.stats.alerts += len(changes)
 
     def _adopt_open_alerts(self, segment_ids: Sequence[str] | None) -> None:
-        """Carry on the congestion alerts still active in the store (of these segments),
-        so they resolve when traffic recovers and no duplicate opens after a restart."""
-        active = self.store.query_alerts(
-            AlertQuery(states=ACTIVE_STATES, alert_type=CONGESTION, limit=1_000_000)
-        )
-        if segment_ids is not None:
-            owned = pc.is_in(active.column("segment_id"), pa.array(list(segment_ids), pa.string()))
-            active = active.filter(owned)
-        index: dict[int, tuple[int, bool]] = {}
-        opened = active.column("opened_at").cast(pa.int64()).to_pylist()
-        for sid, at, severity in zip(
-            active.column("segment_id").to_pylist(),
-            opened,
-            active.column("severity").to_pylist(),
-            strict=True,
-        ):
-            i = None if sid is None else self.catalog.index.get(sid)
-            if i is not None and i not in index:  # newest first: keep each segment's newest
-                index[i] = (at, severity == "major")
-        if index:
-            self.congestion.adopt_open(
-                np.fromiter(index, np.int64, len(index)),
-                np.array([v[0] for v in index.values()], np.int64),
-                np.array([v[1] for v in index.values()], bool),
+        """Carry on the congestion and incident alerts still active in the store (of these
+        segments), so they resolve when traffic recovers and no duplicate opens after a
+        restart."""
+        for alert_type, engine in ((CONGESTION, self.congestion), (INCIDENT, self.incidents)):
+            active = self.store.query_alerts(
+                AlertQuery(states=ACTIVE_STATES, alert_type=alert_type, limit=1_000_000)
             )
-        self._adopt_open_incidents(segment_ids)
-
-    def _adopt_open_incidents(self, segment_ids: Sequence[str] | None) -> None:
-        """The same for incident alerts (see IncidentAlerts.adopt_open)."""
-        active = self.store.query_alerts(
-            AlertQuery(states=ACTIVE_STATES, alert_type=INCIDENT, limit=1_000_000)
-        )
-        if segment_ids is not None:
-            owned = pc.is_in(active.column("segment_id"), pa.array(list(segment_ids), pa.string()))
-            active = active.filter(owned)
-        index: dict[int, tuple[int, bool]] = {}
-        for sid, at, severity in zip(
-            active.column("segment_id").to_pylist(),
-            active.column("opened_at").cast(pa.int64()).to_pylist(),
-            active.column("severity").to_pylist(),
-            strict=True,
-        ):
-            i = None if sid is None else self.catalog.index.get(sid)
-            if i is not None and i not in index:  # newest first: keep each segment's newest
-                index[i] = (at, severity == "major")
-        if index:
-            self.incidents.adopt_open(
-                np.fromiter(index, np.int64, len(index)),
-                np.array([v[0] for v in index.values()], np.int64),
-                np.array([v[1] for v in index.values()], bool),
-            )
+            if segment_ids is not None:
+                owned = pc.is_in(
+                    active.column("segment_id"), pa.array(list(segment_ids), pa.string())
+                )
+                active = active.filter(owned)
+            index: dict[int, tuple[int, bool]] = {}
+            for sid, at, severity in zip(
+                active.column("segment_id").to_pylist(),
+                active.column("opened_at").cast(pa.int64()).to_pylist(),
+                active.column("severity").to_pylist(),
+                strict=True,
+            ):
+                i = None if sid is None else self.catalog.index.get(sid)
+                if i is not None and i not in index:  # newest first: keep each segment's newest
+                    index[i] = (at, severity == "major")
+            if index:
+                engine.adopt_open(
+                    np.fromiter(index, np.int64, len(index)),
+                    np.array([v[0] for v in index.values()], np.int64),
+                    np.array([v[1] for v in index.values()], bool),
+                )
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
         rule = self.congestion.rule
