@@ -440,8 +440,15 @@ def test_the_processor_keeps_acknowledgements_and_manual_resolutions(served: Ser
         assert done[0]["note"] == "crew"
         assert done[0]["acknowledged_at"] is not None
         assert done[0]["message"].startswith("speed back above")
-        pushed = [m["data"] for m in listener.alerts if m["data"]["alert_id"] == a_id]
-        assert pushed[-1] == done[0]  # the dashboards see the acknowledgement kept
+        # The dashboards see the acknowledgement kept (the push follows the store write,
+        # and reaches this listener's thread a moment later).
+        wait_for(
+            lambda: (
+                (pushed := [m["data"] for m in listener.alerts if m["data"]["alert_id"] == a_id])
+                and pushed[-1] == done[0]
+            ),
+            "the stored record to be pushed",
+        )
         # The manually resolved one was not reopened for the same congestion...
         assert alerts_of(served, by_hand) == [manual]
         # ...and when it clears, the processor's own resolution changes nothing.
