@@ -28,8 +28,14 @@ export const HISTORY_LIMIT = 200;
 export const ACTIVE_LIMIT = 1000;
 export const ACTIVE_QUERY = `state=active&limit=${ACTIVE_LIMIT}`;
 export const SEVERITIES = ['minor', 'major'] as const;
-/** Types the pipeline raises today; the alert engine adds more. */
-export const ALERT_TYPES = ['congestion'] as const;
+/** Every type the alert engine raises (src/trafficcast/alerts/types.py). */
+export const ALERT_TYPES = [
+  'congestion',
+  'incident',
+  'predicted_congestion',
+  'forecast_accuracy',
+  'system',
+] as const;
 
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
 
