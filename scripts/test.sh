@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Python package, web build, Chromium, poppler),
+# Install everything the tests need (Python package, web build, Chromium, poppler,
+# docker compose and promtool to check deploy/),
 # then run lint, type checks, the web unit tests and the whole pytest suite.
 # Kafka (from Maven Central), PostgreSQL and Redis (from Debian) are installed
 # and started by the pytest fixtures through scripts/services/ on first use.
@@ -10,6 +11,7 @@ cd "$ROOT"
 scripts/install.sh
 scripts/install-chromium.sh
 scripts/install-poppler.sh
+scripts/install-deploy-tools.sh
 
 echo "==> ruff"
 .venv/bin/ruff check src tests bench

@@ -188,12 +188,41 @@ class Settings(BaseSettings):
     escalation_check_s: float = Field(
         30.0, gt=0, description="How often open alerts are checked for escalation"
     )
+    system_check_s: float = Field(
+        5.0, gt=0, description="How often an API process checks for system alerts"
+    )
     smtp_host: str = Field("", description="SMTP server for e-mail alerts; empty = no e-mail")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port")
     smtp_user: str = Field("", description="SMTP login; empty = no AUTH")
     smtp_password: str = Field("", description="SMTP password")
     smtp_from: str = Field("trafficcast@localhost", description="From address of alert e-mail")
     smtp_starttls: bool = Field(True, description="Upgrade the SMTP session with STARTTLS")
+    archive_url: str = Field(
+        "",
+        description="Parquet archive of raw events and windows: a folder, file://, s3://, "
+        "hdfs://, gs:// or abfs:// URL (pyarrow.fs); empty = no archive",
+    )
+    archive_retention_days: str = Field(
+        "",
+        description="Days each archive dataset is kept, e.g. events=90,windows=730; "
+        "absent or 0 = kept for ever (applied by `trafficcast archive retention`)",
+    )
+    archive_flush_mb: float = Field(
+        64.0, gt=0, description="An archive buffer is written once it holds this much (MB)"
+    )
+    archive_flush_rows: int = Field(4_000_000, gt=0, description="... or this many rows")
+    archive_flush_age_s: float = Field(
+        60.0, ge=0, description="... or its oldest rows are this old (seconds)"
+    )
+    archive_queue_batches: int = Field(
+        256,
+        gt=0,
+        description="Committed cycles waiting for the archive writer; beyond, the archive "
+        "drops them (trafficcast_archive_dropped_rows) rather than slowing the processor",
+    )
+    archive_compact_target_mb: float = Field(
+        128.0, gt=0, description="Size of the files `trafficcast archive compact` makes (MB)"
+    )
 
     @field_validator("window_minutes", "horizons_min", mode="before")
     @classmethod
@@ -246,6 +275,14 @@ class Settings(BaseSettings):
     def _known_store(cls, value: str) -> str:
         if value and not value.startswith(("duckdb://", "postgresql://", "postgres://")):
             raise ValueError("must start with duckdb:// or postgresql://")
+        return value
+
+    @field_validator("archive_retention_days")
+    @classmethod
+    def _retention(cls, value: str) -> str:
+        from trafficcast.archive.maintenance import parse_retention
+
+        parse_retention(value)
         return value
 
     @field_validator("bus")

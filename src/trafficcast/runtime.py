@@ -24,7 +24,8 @@ from trafficcast import __version__
 from trafficcast.alerts.notify.dispatcher import Dispatcher, NotifyConfig
 from trafficcast.alerts.notify.email import SmtpConfig
 from trafficcast.alerts.notify.retry import RetryPolicy
-from trafficcast.alerts.rules import CONGESTION, state_key
+from trafficcast.archive.setup import archive_writer
+from trafficcast.archive.writer import ArchiveWriter
 from trafficcast.bus.base import BusFull
 from trafficcast.bus.kafka import KafkaBus, KafkaBusConfig, LagProbe
 from trafficcast.bus.memory import MemoryBus
@@ -147,10 +148,13 @@ class Runtime:
         # processes), off its hot path.
         self.notifier: Dispatcher | None = None
         if self.role != "api":
-            self.notifier = Dispatcher(
-                self.store, lambda: self.store.get_state(state_key(CONGESTION)), notify_config(s)
-            )
+            self.notifier = Dispatcher(self.store, self.store.get_state, notify_config(s))
             self.processor.on_alerts = self.notifier.submit
+        # The Parquet archive is written where the processor commits, on its own thread.
+        self.archive: ArchiveWriter | None = None
+        if s.archive_url and self.role != "api":
+            self.archive = archive_writer(s)
+            self.processor.on_commit = self.archive.on_commit
         if self.role != "processor":  # a group member rebuilds its own share when assigned
             self.processor.restore()
         self.fanout: KafkaFanout | None = None
@@ -322,6 +326,8 @@ class Runtime:
         self._running = True
         if self.fanout is not None:
             self.fanout.start()
+        if self.archive is not None:
+            self.archive.start()
         if self.role != "api":
             self.processor.start()
         if self.notifier is not None:
@@ -335,6 +341,8 @@ class Runtime:
         for feed in self.feeds:
             feed.stop()
         self.processor.stop()  # also when started on its own (benchmarks, tests)
+        if self.archive is not None:
+            self.archive.stop()  # writes what is still buffered
         if self.notifier is not None:
             self.notifier.stop()
         if self.fanout is not None:

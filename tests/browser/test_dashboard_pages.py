@@ -17,7 +17,17 @@ from tests.browser.conftest import Dashboard
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
-PAGES = ("overview", "map", "segment", "analytics", "predictions", "alerts", "settings")
+PAGES = (
+    "overview",
+    "map",
+    "segment",
+    "analytics",
+    "predictions",
+    "alerts",
+    "quality",
+    "reports",
+    "settings",
+)
 
 
 @pytest.mark.parametrize("page", PAGES)

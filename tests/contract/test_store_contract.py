@@ -18,6 +18,7 @@ import pytest
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA
 from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
 from trafficcast.auth.roles import Role, Tier
+from trafficcast.domain.fill import stored_predictions, stored_windows
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     ALERT_SCHEMA,
@@ -25,11 +26,20 @@ from trafficcast.domain.schema import (
     EVENT_SCHEMA,
     PREDICTION_SCHEMA,
     SEGMENT_SCHEMA,
+    STORED_PREDICTION_SCHEMA,
+    STORED_WINDOW_SCHEMA,
     TIMESTAMP,
     WINDOW_SCHEMA,
 )
 from trafficcast.quality.detector_health import DETECTOR_DAY_STATS_SCHEMA
-from trafficcast.store.base import AccuracyQuery, AlertQuery, EventQuery, Store, SummaryQuery
+from trafficcast.store.base import (
+    STORE_TABLES,
+    AccuracyQuery,
+    AlertQuery,
+    EventQuery,
+    Store,
+    SummaryQuery,
+)
 from trafficcast.store.duckdb_store import DuckDBStore
 from trafficcast.store.postgres_store import PostgresStore
 
@@ -214,6 +224,45 @@ def test_windows_insert_then_upsert_by_key(store: Store) -> None:
     assert store.windows_between(5, T0, T0 + 10 * MIN).num_rows == 2
 
 
+def test_windows_keep_their_fill_flag_and_a_reading_replaces_a_filled_window(
+    store: Store,
+) -> None:
+    """Each window says how it was filled (domain/fill.py); windows written without a flag
+    are observed when they had readings, missing when they had none."""
+    filled = stored_windows(windows("a", [T0, T0 + 5 * MIN, T0 + 10 * MIN], [50.0, 40.0, 45.0]))
+    filled = filled.set_column(
+        filled.schema.get_field_index("fill"),
+        "fill",
+        pa.array(["imputed_neighbours", "imputed_profile", "missing"]),
+    )
+    store.insert_windows(filled)
+    unflagged = windows("b", [T0, T0 + 5 * MIN], [50.0, 40.0])
+    unflagged = unflagged.set_column(
+        unflagged.schema.get_field_index("count"), "count", pa.array([3, 0], pa.int64())
+    )
+    store.insert_windows(unflagged)
+    history = store.window_history("a", 5, None, None, 10)
+    assert history.column_names == STORED_WINDOW_SCHEMA.names
+    assert history.column("fill").to_pylist() == [
+        "imputed_neighbours",
+        "imputed_profile",
+        "missing",
+    ]
+    between = store.windows_between(5, T0, T0 + 15 * MIN)
+    assert between.column_names == STORED_WINDOW_SCHEMA.names
+    assert between.column("fill").to_pylist() == [
+        "imputed_neighbours",
+        "observed",
+        "imputed_profile",
+        "missing",
+        "missing",
+    ]
+    store.upsert_windows(stored_windows(windows("a", [T0 + 5 * MIN], [38.0])))
+    history = store.window_history("a", 5, None, None, 10)
+    assert history.column("fill").to_pylist() == ["imputed_neighbours", "observed", "missing"]
+    assert history.column("mean_speed").to_pylist() == [50.0, 38.0, 45.0]
+
+
 def test_window_span_is_first_and_last_start_in_a_half_open_range(store: Store) -> None:
     assert store.window_span(5, T0, T0 + 60 * MIN) is None
     store.insert_windows(windows("a", [T0, T0 + 5 * MIN, T0 + 20 * MIN], [50.0, 40.0, 45.0]))
@@ -240,7 +289,47 @@ def test_latest_predictions_follow_the_newest_issue(store: Store) -> None:
     assert latest_a.column("prediction_id")[0].as_py() == f"a@{T0 + 5 * MIN}/m"
     everything = store.latest_predictions(None, 100)
     assert sorted(set(everything.column("segment_id").to_pylist())) == ["a", "b"]
-    assert everything.schema.names == PREDICTION_SCHEMA.names
+    assert everything.schema.names == STORED_PREDICTION_SCHEMA.names
+
+
+def test_forecasts_keep_the_fill_of_the_window_they_were_issued_from(store: Store) -> None:
+    def with_fill(table: pa.Table, fills: list[str | None]) -> pa.Table:
+        return stored_predictions(table).set_column(
+            STORED_PREDICTION_SCHEMA.get_field_index("input_fill"),
+            "input_fill",
+            pa.array(fills, pa.string()),
+        )
+
+    store.insert_predictions(
+        pa.concat_tables(
+            [
+                with_fill(predictions("a", T0, 50.0), ["imputed_neighbours"] * 2),
+                with_fill(predictions("c", T0, 50.0), ["imputed_profile"] * 2),
+                stored_predictions(predictions("b", T0, 30.0)),  # not recorded: null
+            ]
+        )
+    )
+    latest = store.latest_predictions(None, 100)
+    assert latest.schema.names == STORED_PREDICTION_SCHEMA.names
+    fills = dict(
+        zip(
+            latest.column("segment_id").to_pylist(),
+            latest.column("input_fill").to_pylist(),
+            strict=True,
+        )
+    )
+    assert fills == {"a": "imputed_neighbours", "b": None, "c": "imputed_profile"}
+    # The detector is back: the next issue is from an observed window.
+    store.insert_predictions(with_fill(predictions("a", T0 + 5 * MIN, 55.0), ["observed"] * 2))
+    assert store.latest_predictions("a", 10).column("input_fill").to_pylist() == ["observed"] * 2
+    assert store.latest_predictions_at(30).column("input_fill").to_pylist() == [
+        "observed",
+        None,
+        "imputed_profile",
+    ]
+    past = store.forecast_history("a", 15, T0, T0 + HOUR)
+    assert past.schema.names == STORED_PREDICTION_SCHEMA.names
+    assert past.column("input_fill").to_pylist() == ["imputed_neighbours", "observed"]
 
 
 def test_summary_totals_and_per_segment(store: Store) -> None:
@@ -549,7 +638,7 @@ def test_forecast_history_of_one_segment_and_horizon(store: Store) -> None:
     # The 09:00 issue written again with new values: its newest write is the one kept.
     store.insert_predictions(forecast("a", T0 + 60 * MIN, 15, 61.0))
     table = store.forecast_history("a", 15, T0, T0 + 70 * MIN)
-    assert table.schema == PREDICTION_SCHEMA
+    assert table.schema == STORED_PREDICTION_SCHEMA
     rows = [
         (
             int(r["target_time"].timestamp() * 1000) - T0,
@@ -580,7 +669,7 @@ def test_forecast_history_of_one_segment_and_horizon(store: Store) -> None:
     assert store.forecast_history("a", 45, T0, T0 + 70 * MIN).num_rows == 0
     nothing = store.forecast_history("zz", 15, T0, T0 + 70 * MIN)
     assert nothing.num_rows == 0
-    assert nothing.schema == PREDICTION_SCHEMA
+    assert nothing.schema == STORED_PREDICTION_SCHEMA
 
 
 # keyed writes the scaled-out design relies on ---------------------------------------
@@ -909,7 +998,7 @@ def test_latest_predictions_at_gives_each_segments_newest_at_one_horizon(store: 
     )
     store.insert_predictions(predictions("b", T0 - 5 * MIN, 1.0))  # an older issue, late
     at15 = store.latest_predictions_at(15)
-    assert at15.schema.names == PREDICTION_SCHEMA.names
+    assert at15.schema.names == STORED_PREDICTION_SCHEMA.names
     assert at15.column("segment_id").to_pylist() == ["a", "b"]
     assert at15.column("predicted_speed").to_pylist() == [41.0, 55.0]
     assert at15.column("model_version").to_pylist() == ["m1", "m"]
@@ -1088,3 +1177,96 @@ def test_notification_attempts_are_kept_per_alert_in_order(store: Store) -> None
     assert store.notification_attempts("c:a:1", limit=2) == [a1, a2]
     assert store.notification_attempts("c:b:1") == [other]
     assert store.notification_attempts("nope") == []
+
+
+def test_count_forecast_issues_counts_each_issue_once_in_a_half_open_range(store: Store) -> None:
+    store.upsert_segments(segments(["a", "b"]))
+    store.insert_predictions(predictions("a", T0, 50.0))
+    store.insert_predictions(predictions("a", T0, 51.0))  # the same issue written again
+    store.insert_predictions(model_predictions("a", T0, 52.0, "other"))  # another model
+    store.insert_predictions(predictions("b", T0 + 5 * MIN, 40.0))
+    store.insert_predictions(predictions("a", T0 + HOUR, 45.0))  # at the end: outside
+    assert store.count_forecast_issues(T0, T0 + HOUR) == 3
+    assert store.count_forecast_issues(T0 + MIN, T0 + HOUR + 1) == 2
+    assert store.count_forecast_issues(T0, T0 + HOUR, ["b"]) == 1
+    assert store.count_forecast_issues(T0, T0 + HOUR, []) == 0
+    assert store.count_forecast_issues(T0 + 2 * HOUR, T0 + 3 * HOUR) == 0
+
+
+def test_forecast_accuracy_of_a_set_of_segments(store: Store) -> None:
+    load_scored_history(store)
+    store.insert_windows(scored_window("b", T0 + 5 * MIN, 10.0, 5.0))
+    store.insert_predictions(forecast("b", T0 + 5 * MIN, 15, 30.0, model="m2"))
+    store.insert_windows(scored_window("c", T0 + 5 * MIN, 30.0, 5.0))
+    store.insert_predictions(forecast("c", T0 + 5 * MIN, 15, 33.0, model="m2"))
+    hours = (T0, T0 + 2 * HOUR)
+
+    def scored(ids: tuple[str, ...] | None) -> list[tuple[str, int, float]]:
+        rows = store.forecast_accuracy(AccuracyQuery(*hours, segment_ids=ids)).to_pylist()
+        return [(r["model_version"], r["n"], r["speed_bias"]) for r in rows if r["n"]]
+
+    assert scored(("b", "c")) == [("m2", 2, pytest.approx(11.5))]
+    assert scored(("c",)) == [("m2", 1, pytest.approx(3.0))]
+    assert scored(()) == []
+    every = store.forecast_accuracy(AccuracyQuery(*hours)).to_pylist()
+    assert sum(r["n"] for r in every) == 7  # a: 5 (m: 4, m2: 1), b and c: 1 each
+
+
+def test_whole_tables_are_read_in_batches_emptied_and_appended_back(store: Store) -> None:
+    """Backup's methods: every table read as stored, in batches; restore appends them back."""
+    store.upsert_segments(segments(["a", "b"]))
+    store.write_events(events(["e1", "e2", "e3"], ["a", "a", "b"], [T0, T0 + MIN, T0], [1.0] * 3))
+    store.insert_windows(windows("a", [T0, T0 + 5 * MIN], [60.0, 30.0]))
+    store.insert_predictions(stored_predictions(predictions("a", T0, 50.0)))
+    store.set_state("k", "v")
+    store.add_user(UserRecord("ann", "h", Role.ADMIN, Tier.STANDARD, False, 0, T0, T0))
+    assert set(STORE_TABLES) >= {"events", "predictions", "users", "window_aggregates"}
+    before = {}
+    for table in STORE_TABLES:
+        batches = list(store.read_table(table, 2))
+        assert batches
+        assert all(b.num_rows <= 2 for b in batches)
+        assert len({b.schema for b in batches}) == 1
+        rows = pa.Table.from_batches(batches)
+        assert rows.num_rows == store.count_rows(table)
+        before[table] = rows
+    assert before["events"].num_rows == 3
+    assert before["users"].num_rows == 1
+    assert before["late_events"].num_rows == 0
+    assert before["late_events"].num_columns > 0
+    for table in STORE_TABLES:
+        store.delete_rows(table)
+        assert store.count_rows(table) == 0
+
+    # Appended inside a transaction that fails: nothing stays.
+    def append_then_fail() -> None:
+        with store.transaction():
+            store.append_rows("events", before["events"].to_batches()[0])
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        append_then_fail()
+    assert store.count_rows("events") == 0
+    with store.transaction():
+        for table, rows in before.items():
+            for batch in rows.to_batches(max_chunksize=2):
+                store.append_rows(table, batch)
+    for table, rows in before.items():
+        again = pa.Table.from_batches(list(store.read_table(table, 1000)))
+        assert sort_all(again).equals(sort_all(rows)), table
+    assert store.latest_predictions("a", 10).num_rows == 2
+    assert [u.username for u in store.users()] == ["ann"]
+    assert store.schema_revision()
+    with pytest.raises(ValueError, match="unknown table"):
+        store.count_rows("events; DROP TABLE users")
+    with pytest.raises(ValueError, match="unknown table"):
+        next(iter(store.read_table("pg_user", 10)))
+
+
+def sort_all(table: pa.Table) -> pa.Table:
+    keys = [
+        (n, "ascending")
+        for n, t in zip(table.schema.names, table.schema.types, strict=True)
+        if not pa.types.is_list(t)
+    ]
+    return table.sort_by(keys)

@@ -29,7 +29,17 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/map", "/analytics", "/predictions", "/alerts", "/settings", "/segments/S-1%20x%C3%A9"],
+    [
+        "/",
+        "/map",
+        "/analytics",
+        "/predictions",
+        "/alerts",
+        "/quality",
+        "/reports",
+        "/settings",
+        "/segments/S-1%20x%C3%A9",
+    ],
 )
 def test_every_page_route_gets_the_shell(client: httpx.Client, path: str) -> None:
     response = client.get(path)

@@ -172,6 +172,7 @@ def expected(served: Served, segment: str, horizon: int, start: int, end: int) -
                     "volume_lower",
                     "volume_upper",
                     "model_version",
+                    "input_fill",
                 )
             },
         }

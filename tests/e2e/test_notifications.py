@@ -20,6 +20,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from trafficcast.alerts.accuracy_rule import AccuracyRuleConfig
+from trafficcast.alerts.incident_rule import IncidentRuleConfig
 from trafficcast.alerts.notify import payload
 from trafficcast.alerts.notify.dispatcher import Dispatcher, NotifyConfig
 from trafficcast.alerts.notify.email import SmtpConfig
@@ -30,6 +32,7 @@ from trafficcast.config import Settings
 from trafficcast.domain.schema import ALERT_SCHEMA, TIMESTAMP
 from trafficcast.runtime import Runtime
 from trafficcast.sources.simulator import Simulator, SimulatorConfig
+from trafficcast.store.base import AlertQuery
 from trafficcast.store.duckdb_store import DuckDBStore
 
 SECRET = "s3cret-for-tests"
@@ -127,14 +130,20 @@ def config(**changes: Any) -> NotifyConfig:
     return NotifyConfig(**(base | changes))
 
 
-def seed_open(store: DuckDBStore, alert_id: str, segment: str, opened_ms: int) -> dict[str, Any]:
+def seed_open(
+    store: DuckDBStore,
+    alert_id: str,
+    segment: str | None,
+    opened_ms: int,
+    alert_type: str = "congestion",
+) -> dict[str, Any]:
     store.upsert_alerts(
         pa.Table.from_arrays(
             [
                 pa.array([alert_id]),
-                pa.array(["congestion"]),
+                pa.array([alert_type]),
                 pa.array(["major"]),
-                pa.array([segment]),
+                pa.array([segment], pa.string()),
                 pa.array(["open"]),
                 pa.array([opened_ms], pa.int64()).cast(TIMESTAMP),
                 pa.nulls(1, TIMESTAMP),
@@ -177,7 +186,7 @@ def test_a_flaky_webhook_gets_a_signed_body_and_three_recorded_attempts(
 ) -> None:
     hooks.scripts["/flaky"] = [500, 500, 200]
     record = seed_open(store, "congestion:s1:1", "s1", 1_767_600_000_000)
-    d = Dispatcher(store, lambda: None, config())
+    d = Dispatcher(store, lambda _key: None, config())
     try:
         assert d.send(record, "congestion", "opened", f"webhook:{hooks.url}/flaky")
     finally:
@@ -213,7 +222,7 @@ def test_a_dead_webhook_stops_at_the_retry_limit_and_a_4xx_is_not_retried(
     hooks.scripts["/down"] = [503]
     hooks.scripts["/gone"] = [410]
     record = seed_open(store, "c:1", "s1", 1_767_600_000_000)
-    d = Dispatcher(store, lambda: None, config())
+    d = Dispatcher(store, lambda _key: None, config())
     try:
         assert not d.send(record, "congestion", "opened", f"webhook:{hooks.url}/down")
         assert not d.send(record, "congestion", "resolved", f"webhook:{hooks.url}/gone")
@@ -256,7 +265,7 @@ def test_an_alert_email_reaches_the_smtp_server_with_its_fields(
     inbox, port = smtp
     record = seed_open(store, "congestion:s7:1", "s7", 1_767_600_000_000)
     mail = SmtpConfig(host="127.0.0.1", port=port, sender="alerts@trafficcast.test", starttls=False)
-    d = Dispatcher(store, lambda: None, config(smtp=mail))
+    d = Dispatcher(store, lambda _key: None, config(smtp=mail))
     try:
         assert d.send(record, "congestion", "opened", "email:ops@example.com")
     finally:
@@ -292,7 +301,7 @@ def test_email_without_smtp_or_to_a_dead_server_is_recorded_as_failed(
     record = seed_open(store, "c:2", "s1", 1_767_600_000_000)
     dead = SmtpConfig(host="127.0.0.1", port=9, starttls=False, timeout_s=1)
     for smtp_config in (SmtpConfig(host=""), dead):
-        d = Dispatcher(store, lambda: None, config(smtp=smtp_config))
+        d = Dispatcher(store, lambda _key: None, config(smtp=smtp_config))
         try:
             assert not d.send(record, "congestion", "opened", "email:ops@example.com")
         finally:
@@ -320,9 +329,7 @@ def test_escalation_fires_once_for_an_unacknowledged_alert_only(
     seed_open(store, "c:acked", "s2", now - 10 * MIN)
     seed_open(store, "c:young", "s3", now - 2 * MIN)
     store.update_alert("c:acked", "acknowledged", None, now, "vera")
-    d = Dispatcher(
-        store, lambda: store.get_state(state_key("congestion")), config(escalation_check_s=0.1)
-    )
+    d = Dispatcher(store, store.get_state, config(escalation_check_s=0.1))
     d.start()
     try:
         wait_for(lambda: hooks.on("/oncall"), "the escalation")
@@ -336,7 +343,7 @@ def test_escalation_fires_once_for_an_unacknowledged_alert_only(
     assert [a.event for a in store.notification_attempts("c:ignored")] == ["escalated"]
     assert store.notification_attempts("c:acked") == []
     # A new dispatcher (a restart) knows from the store that it was escalated.
-    again = Dispatcher(store, lambda: store.get_state(state_key("congestion")), config())
+    again = Dispatcher(store, store.get_state, config())
     try:
         again.escalate()
     finally:
@@ -346,7 +353,7 @@ def test_escalation_fires_once_for_an_unacknowledged_alert_only(
 
 # the hot path's side ------------------------------------------------------------------------
 def test_submit_never_blocks_and_counts_what_it_drops(store: DuckDBStore) -> None:
-    d = Dispatcher(store, lambda: None, config(queue_size=1))  # not started: nothing drains
+    d = Dispatcher(store, lambda _key: None, config(queue_size=1))  # not started: nothing drains
     rows = store.alerts(None, 10)  # empty tables are ignored
     d.submit(rows)
     seed_open(store, "c:3", "s1", 1_767_600_000_000)
@@ -443,3 +450,55 @@ def test_an_alert_the_processor_opens_reaches_the_webhook_and_is_listed(
         metrics = c.get("/metrics").text
         assert "trafficcast_notifications_dropped_total 0.0" in metrics
         assert 'trafficcast_notifications_total{outcome="delivered"}' in metrics
+
+
+# every rule type ----------------------------------------------------------------------------
+def test_each_alert_goes_to_its_own_rules_targets_and_escalation(
+    hooks: Hooks, store: DuckDBStore
+) -> None:
+    """The rule is looked up by the alert's type: an incident alert goes to the incident
+    rule's webhook and escalates by its escalation; a forecast-accuracy alert (no
+    segment) to its rule's; a congestion alert to nobody (its rule: dashboard only)."""
+    now = int(time.time() * 1000)
+    store.set_state(
+        state_key("incident"),
+        IncidentRuleConfig(
+            notify=("dashboard", f"webhook:{hooks.url}/incident"),
+            escalate_after_minutes=5,
+            escalate_to=(f"webhook:{hooks.url}/incident-oncall",),
+        ).dumps(),
+    )
+    store.set_state(
+        state_key("forecast_accuracy"),
+        AccuracyRuleConfig(notify=(f"webhook:{hooks.url}/accuracy",)).dumps(),
+    )
+    seed_open(store, "c:1", "s1", now - 10 * MIN)
+    seed_open(store, "incident:s2:1", "s2", now - 10 * MIN, "incident")
+    seed_open(store, "forecast_accuracy:30min:1", None, now - MIN, "forecast_accuracy")
+    d = Dispatcher(store, store.get_state, config(escalation_check_s=0.1))
+    d.start()
+    try:
+        d.submit(store.query_alerts(AlertQuery(limit=10)))
+        wait_for(lambda: hooks.on("/incident-oncall"), "the incident's escalation")
+        wait_for(lambda: hooks.on("/accuracy"), "the accuracy alert")
+        assert d.wait_idle(10)
+        time.sleep(0.3)  # more escalation checks: none may send anything else
+    finally:
+        d.stop()
+    incident = hooks.on("/incident")
+    assert [(r["body"]["rule_id"], r["body"]["event"]) for r in incident] == [
+        ("incident", "opened")
+    ]
+    assert incident[0]["body"]["alert"]["alert_id"] == "incident:s2:1"
+    oncall = hooks.on("/incident-oncall")
+    assert [r["body"]["alert"]["alert_id"] for r in oncall] == ["incident:s2:1"]
+    assert oncall[0]["body"]["event"] == "escalated"
+    accuracy = hooks.on("/accuracy")
+    assert [r["body"]["rule_id"] for r in accuracy] == ["forecast_accuracy"]
+    assert accuracy[0]["body"]["alert"]["segment_id"] is None
+    assert len(hooks.received) == 3  # nothing for the congestion alert
+    assert store.notification_attempts("c:1") == []
+    assert [a.rule_id for a in store.notification_attempts("incident:s2:1")] == [
+        "incident",
+        "incident",
+    ]

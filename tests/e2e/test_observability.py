@@ -439,7 +439,12 @@ def test_window_forecast_and_alert_records(run: Run) -> None:
     (ack,) = run.logs.events("alert", action="acknowledge")
     # `by` is the operator: the suite's anonymous caller here (a user's name when signed in).
     assert (ack["alert_id"], ack["by"], ack["request_id"]) == (run.acked, "anonymous", "obs-ack")
+    # The crawl's predicted_congestion alerts opened and resolved (the congestion came)
+    # within batch A's cycle: logged as resolved only.
     resolved = run.logs.events("alert", action="resolve")
+    predicted = [r for r in resolved if r["alert_type"] == "predicted_congestion"]
+    assert sorted(r["segment_id"] for r in predicted) == SEGMENTS
+    resolved = [r for r in resolved if r["alert_type"] == "congestion"]
     assert sorted(r["segment_id"] for r in resolved) == SEGMENTS
     assert {r["alert_id"] for r in resolved} == {r["alert_id"] for r in opened}
 
@@ -589,3 +594,38 @@ def test_a_failed_feed_degrades_but_does_not_take_the_process_down(tmp_path: Pat
             False,
         )
         assert "vanished" in check["error"]
+
+
+# the deploy files name real series ------------------------------------------------------------
+
+# Series this server does not export, and where the suite sees them instead.
+EXPORTED_ELSEWHERE = {
+    "trafficcast_dead_letters_total": "tests/integration/test_scaled_out_cli.py (Kafka)",
+    "trafficcast_archive_errors_total": "tests/e2e/test_archive_pipeline.py (archive on)",
+    "trafficcast_archive_dropped_rows_total": "tests/e2e/test_archive_pipeline.py (archive on)",
+}
+
+
+def test_every_series_the_alert_rules_and_dashboards_use_is_exported(run: Run) -> None:
+    """A renamed metric would silently empty a Grafana panel and mute an alert."""
+    import re
+
+    import yaml
+
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    rules = yaml.safe_load((deploy / "prometheus" / "alerts.yml").read_text())
+    queries = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    for path in (deploy / "grafana" / "dashboards").glob("*.json"):
+        panels = json.loads(path.read_text())["panels"]
+        queries += [t["expr"] for p in panels for t in p.get("targets", [])]
+    named = {n for q in queries for n in re.findall(r"\btrafficcast_[a-z_]+", q)}
+    assert len(named) >= 15
+
+    exported: set[str] = set()
+    for family in text_string_to_metric_families(run.client.get("/metrics").text):
+        exported |= {s.name for s in family.samples}
+        # A family with no sample yet still counts (its TYPE line is there).
+        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+        exported |= {family.name + s for s in suffixes.get(family.type, ("",))}
+    missing = named - exported - set(EXPORTED_ELSEWHERE)
+    assert not missing, f"named by deploy/ but not on /metrics: {sorted(missing)}"

@@ -187,7 +187,9 @@ def test_forecast_layer_is_each_segments_newest_forecast(
             "speed_upper",
             "confidence",
             "model_version",
+            "input_fill",
         }
+        assert row["input_fill"] == "observed"  # no detector fell silent here
         assert row["issued_at"] == iso(want["issued_ms"])
         assert row["target_time"] == iso(want["target_ms"])
         assert row["target_time"] == iso(want["issued_ms"] + horizon * MIN)
@@ -246,7 +248,15 @@ def test_history_layer_serves_every_segments_window_holding_at(
     assert sorted(r["segment_id"] for r in body["segments"]) == sorted(expected)
     for row in body["segments"]:
         want = expected[row["segment_id"]]
-        assert set(row) == {"segment_id", "mean_speed", "volume", "occupancy", "level_of_service"}
+        assert set(row) == {
+            "segment_id",
+            "mean_speed",
+            "volume",
+            "occupancy",
+            "level_of_service",
+            "fill",
+        }
+        assert row["fill"] == want["fill"] == "observed"
         assert row["mean_speed"] == pytest.approx(want["mean_speed"])
         assert row["volume"] == pytest.approx(want["volume"])
         assert row["level_of_service"] == want["level_of_service"]

@@ -13,7 +13,13 @@ import pytest
 from alembic import command
 
 from tests.services import start_service
-from trafficcast.domain.schema import EVENT_SCHEMA, PREDICTION_SCHEMA, TIMESTAMP, WINDOW_SCHEMA
+from trafficcast.domain.schema import (
+    EVENT_SCHEMA,
+    PREDICTION_SCHEMA,
+    STORED_PREDICTION_SCHEMA,
+    TIMESTAMP,
+    WINDOW_SCHEMA,
+)
 from trafficcast.store import migrate
 from trafficcast.store.base import AccuracyQuery, StoreUnavailable
 from trafficcast.store.duckdb_store import DuckDBStore
@@ -231,8 +237,8 @@ def test_forecasts_as_arrays_answer_like_duckdb(
             )
         for seg in ("s0", "s3", "nope"):
             mine, theirs = pg.latest_predictions(seg, 100), duck.latest_predictions(seg, 100)
-            assert mine.schema == PREDICTION_SCHEMA
-            assert theirs.schema.names == PREDICTION_SCHEMA.names
+            assert mine.schema == STORED_PREDICTION_SCHEMA
+            assert theirs.schema.names == STORED_PREDICTION_SCHEMA.names
             assert comparable(mine) == comparable(theirs)
             assert mine.column("horizon_minutes").to_pylist() == sorted(
                 mine.column("horizon_minutes").to_pylist()

@@ -11,6 +11,8 @@ const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage'));
 const PredictionsPage = lazy(() => import('./pages/predictions/PredictionsPage'));
 const AlertsPage = lazy(() => import('./pages/alerts/AlertsPage'));
 const SettingsPage = lazy(() => import('./pages/settings/SettingsPage'));
+const QualityPage = lazy(() => import('./pages/quality/QualityPage'));
+const ReportsPage = lazy(() => import('./pages/reports/ReportsPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 
 export function AppRoutes() {
@@ -23,6 +25,8 @@ export function AppRoutes() {
         <Route path="analytics" element={<AnalyticsPage />} />
         <Route path="predictions" element={<PredictionsPage />} />
         <Route path="alerts" element={<AlertsPage />} />
+        <Route path="quality" element={<QualityPage />} />
+        <Route path="reports" element={<ReportsPage />} />
         <Route path="settings" element={<SettingsPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -39,6 +39,12 @@ export interface CurrentTrafficResponse {
   segments: CurrentTrafficRow[];
 }
 
+/**
+ * How a window's values came about (docs/decisions/0018): measured, imputed from the
+ * neighbours or the usual profile while the detector was silent, or missing (null values).
+ */
+export type WindowFill = 'observed' | 'imputed_neighbours' | 'imputed_profile' | 'missing';
+
 /** An aggregated window (history rows and `window` messages). */
 export interface TrafficWindow {
   window_start: string;
@@ -49,6 +55,8 @@ export interface TrafficWindow {
   occupancy: number | null;
   count: number;
   level_of_service: string | null;
+  /** Always sent by current servers; absent (treated as observed) from older ones and test fixtures. */
+  fill?: WindowFill;
   /** Present on `window` messages; the history response carries it at the top level. */
   window_minutes?: number;
 }
@@ -73,6 +81,8 @@ export interface Prediction {
   volume_upper: number | null;
   confidence: number | null;
   model_version: string;
+  /** Fill of the window the forecast was issued from; null for older and on-demand forecasts. */
+  input_fill?: WindowFill | null;
 }
 
 export interface PredictionsResponse {

@@ -33,9 +33,8 @@ import pyarrow as pa
 from scipy import sparse
 
 from trafficcast.alerts.congestion import WINDOW_MINUTES, WINDOW_MS, AlertChanges
-from trafficcast.domain.schema import ALERT_SCHEMA, TIMESTAMP
-
-INCIDENT = "incident"
+from trafficcast.alerts.records import change_table
+from trafficcast.alerts.types import INCIDENT
 
 
 @dataclass(frozen=True)
@@ -281,20 +280,7 @@ def incident_rows(changes: AlertChanges, segment_ids: list[str | None]) -> pa.Ta
         resolved.append(at)
         severity.append(sev)
         message.append("speed back to its level before the drop")
-    n = len(ids)
-    return pa.Table.from_arrays(
-        [
-            pa.array(ids, pa.string()),
-            pa.array([INCIDENT] * n, pa.string()),
-            pa.array(severity, pa.string()),
-            pa.array(sids, pa.string()),
-            pa.array(states, pa.string()),
-            pa.array(opened, pa.int64()).cast(TIMESTAMP),
-            pa.array(resolved, pa.int64()).cast(TIMESTAMP),
-            pa.array(message, pa.string()),
-        ],
-        schema=ALERT_SCHEMA,
-    )
+    return change_table(INCIDENT, ids, severity, sids, states, opened, resolved, message)
 
 
 def _severity(major: npt.NDArray[np.bool_]) -> npt.NDArray[np.str_]:

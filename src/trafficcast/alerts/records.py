@@ -15,6 +15,32 @@ from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, OPERATOR_FIELDS
 from trafficcast.domain.schema import ALERT_SCHEMA
 
 
+def change_table(
+    alert_type: str,
+    ids: list[str],
+    severity: list[str],
+    segment_ids: list[str | None],
+    states: list[str],
+    opened_ms: list[int],
+    resolved_ms: list[int | None],
+    messages: list[str],
+) -> pa.Table:
+    """ALERT_SCHEMA rows of one alert type's changes, from their columns."""
+    return pa.table(
+        {
+            "alert_id": ids,
+            "alert_type": [alert_type] * len(ids),
+            "severity": severity,
+            "segment_id": segment_ids,
+            "state": states,
+            "opened_at": opened_ms,
+            "resolved_at": resolved_ms,
+            "message": messages,
+        },
+        schema=ALERT_SCHEMA,
+    )
+
+
 def pushed_records(changes: pa.Table, stored: pa.Table, now_ms: int) -> pa.Table:
     """One ALERT_RECORD_SCHEMA row per change (ALERT_SCHEMA rows, in order)."""
     n = changes.num_rows

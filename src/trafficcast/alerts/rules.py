@@ -1,9 +1,12 @@
 """Alert rules as operators configure them, validated and kept as JSON in the store.
 
-For now there is one rule, the congestion rule (rule_id "congestion"). Thresholds
-are shares of each segment's free-flow speed; durations are minutes, whole
-5-minute windows. Notification targets are validated and kept; the dashboard gets
-every alert live, webhooks and e-mail are delivered by alerts/notify.
+Every rule type is a frozen dataclass following `RuleConfig` (most build on
+`RuleBase`, which derives the JSON shape from the fields); alerts/registry.py lists
+them and the API derives its request and response models from the same fields. The
+congestion rule lives here: thresholds are shares of each segment's free-flow speed,
+durations minutes, whole 5-minute windows. Notification targets are validated and
+kept; the dashboard gets every alert live, webhooks and e-mail are delivered by
+alerts/notify.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Final
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Final, Protocol, Self, get_type_hints
 from urllib.parse import urlsplit
 
 from trafficcast.alerts.congestion import WINDOW_MINUTES, CongestionRule
+from trafficcast.alerts.types import CONGESTION
 
-CONGESTION: Final = "congestion"
 RULE_IDS: Final = (CONGESTION,)
 MIN_MINUTES: Final = 5
 MAX_MINUTES: Final = 1440
@@ -47,17 +50,136 @@ class RuleInvalid(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.reason}" for e in self.errors))
 
 
+class RuleConfig(Protocol):
+    """What every rule type offers (the API, the dispatcher and the followers use only this)."""
+
+    rule_id: ClassVar[str]
+    alert_type: ClassVar[str]
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def notify(self) -> tuple[str, ...]: ...
+    @property
+    def escalate_after_minutes(self) -> int | None: ...
+    @property
+    def escalate_to(self) -> tuple[str, ...]: ...
+    def as_json(self) -> dict[str, Any]: ...
+    def dumps(self) -> str: ...
+    def validate(self, is_known: Callable[[str], bool]) -> list[FieldError]: ...
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Self: ...
+    @classmethod
+    def loads(cls, text: str | None) -> Self: ...
+
+
+# Fields a stored rule may lack (rules stored before they existed): their defaults.
+_OPTIONAL = {"notify": (), "escalate_after_minutes": None, "escalate_to": ()}
+
+
+def doc(default: Any, text: str) -> Any:
+    """A rule field with the description the API shows for it."""
+    return field(default=default, metadata={"doc": text})
+
+
+class RuleBase:
+    """The JSON shape of a rule dataclass, from its fields: `segment_ids` becomes
+    `scope.segment_ids`, tuples lists. Subclasses are frozen dataclasses and add
+    `_field_errors` (their own fields' checks)."""
+
+    rule_id: ClassVar[str]
+    alert_type: ClassVar[str]
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's (and the store's) shape of the rule."""
+        body = asdict(self)  # type: ignore[call-overload]
+        out: dict[str, Any] = {"rule_id": self.rule_id, "alert_type": self.alert_type}
+        for name, value in body.items():
+            if name == "segment_ids":
+                out["scope"] = {"segment_ids": None if value is None else list(value)}
+            else:
+                out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.as_json(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Self:
+        """A rule from its JSON shape (types as the API checks them; ranges unchecked).
+        Raises KeyError for a missing threshold."""
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name == "segment_ids":
+                ids = (body.get("scope") or {}).get("segment_ids")
+                values[f.name] = None if ids is None else tuple(str(i) for i in ids)
+            elif f.name in _OPTIONAL:
+                values[f.name] = _convert(hints[f.name], body.get(f.name, _OPTIONAL[f.name]))
+            else:
+                values[f.name] = _convert(hints[f.name], body[f.name])
+        return cls(**values)
+
+    @classmethod
+    def loads(cls, text: str | None) -> Self:
+        """The stored rule; the default when none is stored. Raises ValueError (or a
+        KeyError/TypeError) on a corrupt one; callers keep what they had."""
+        if text is None:
+            return cls()
+        rule = cls.from_json(json.loads(text))
+        errors = rule.validate(lambda _sid: True)
+        if errors:
+            raise RuleInvalid(errors)
+        return rule
+
+    def validate(self, is_known: Callable[[str], bool]) -> list[FieldError]:
+        """Every problem with the rule, each naming its field; empty when it is valid."""
+        return [
+            *self._field_errors(),
+            *_scope_errors(getattr(self, "segment_ids", None), is_known),
+            *_notify_errors(getattr(self, "notify", ())),
+            *_escalation_errors(self),  # type: ignore[arg-type]
+        ]
+
+    def _field_errors(self) -> list[FieldError]:
+        return []
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        if hint in (int | None, float | None, tuple[str, ...] | None):
+            return None
+        raise TypeError("null where a value is needed")
+    if hint is bool:
+        return bool(value)
+    if hint in (float, float | None):
+        return float(value)
+    if hint in (int, int | None):
+        return int(value)
+    if hint in (tuple[str, ...], tuple[str, ...] | None):
+        return tuple(str(v) for v in value)
+    raise TypeError(f"no conversion for {hint}")
+
+
+def finite_errors(rule: object, names: Sequence[str]) -> list[FieldError]:
+    return [
+        FieldError(name, "must be a finite number")
+        for name in names
+        if not math.isfinite(getattr(rule, name))
+    ]
+
+
 @dataclass(frozen=True)
-class CongestionRuleConfig:
+class CongestionRuleConfig(RuleBase):
     """The congestion rule: opens below open_ratio of free flow held for open_minutes,
     resolves at or above resolve_ratio held for resolve_minutes; major below major_ratio."""
 
-    enabled: bool = True
-    open_ratio: float = 0.5
-    open_minutes: int = 15
-    resolve_ratio: float = 0.65
-    resolve_minutes: int = 10
-    major_ratio: float = 0.3
+    enabled: bool = doc(True, "false: no new alerts; open ones still resolve")
+    open_ratio: float = doc(0.5, "opens below this share of free flow")
+    open_minutes: int = doc(15, "... held this long (5-1440, by 5)")
+    resolve_ratio: float = doc(0.65, "resolves at or above this share")
+    resolve_minutes: int = doc(10, "... held this long (5-1440, by 5)")
+    major_ratio: float = doc(0.3, "major below this share, else minor")
     segment_ids: tuple[str, ...] | None = None  # None: every segment
     notify: tuple[str, ...] = field(default=("dashboard",))
     # An alert still open (not acknowledged) this long after it opened is sent once to
@@ -78,62 +200,17 @@ class CongestionRuleConfig:
             enabled=self.enabled,
         )
 
-    def as_json(self) -> dict[str, Any]:
-        """The API's (and the store's) shape of the rule."""
-        body = asdict(self)
-        ids = body.pop("segment_ids")
-        return {
-            "rule_id": self.rule_id,
-            "alert_type": self.alert_type,
-            **body,
-            "scope": {"segment_ids": None if ids is None else list(ids)},
-            "notify": list(self.notify),
-            "escalate_to": list(self.escalate_to),
-        }
-
-    def dumps(self) -> str:
-        return json.dumps(self.as_json(), separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> CongestionRuleConfig:
-        """A rule from its JSON shape (types as the API checks them; ranges unchecked)."""
-        scope = body.get("scope") or {}
-        ids = scope.get("segment_ids")
-        return cls(
-            enabled=bool(body["enabled"]),
-            open_ratio=float(body["open_ratio"]),
-            open_minutes=int(body["open_minutes"]),
-            resolve_ratio=float(body["resolve_ratio"]),
-            resolve_minutes=int(body["resolve_minutes"]),
-            major_ratio=float(body["major_ratio"]),
-            segment_ids=None if ids is None else tuple(str(i) for i in ids),
-            notify=tuple(str(t) for t in body.get("notify", ())),
-            escalate_after_minutes=(
-                None
-                if body.get("escalate_after_minutes") is None
-                else int(body["escalate_after_minutes"])
-            ),
-            escalate_to=tuple(str(t) for t in body.get("escalate_to") or ()),
-        )
-
-    @classmethod
-    def loads(cls, text: str | None) -> CongestionRuleConfig:
-        """The stored rule; the default when none is stored. Raises ValueError (or a
-        KeyError/TypeError) on a corrupt one; callers keep what they had."""
-        if text is None:
-            return cls()
-        rule = cls.from_json(json.loads(text))
-        errors = validate(rule, lambda _sid: True)
-        if errors:
-            raise RuleInvalid(errors)
-        return rule
+    def _field_errors(self) -> list[FieldError]:
+        return [*_ratio_errors(self), *_minutes_errors(self)]
 
 
 def state_key(rule_id: str) -> str:
     return STATE_KEY_PREFIX + rule_id
 
 
-def _ratio_errors(rule: CongestionRuleConfig) -> list[FieldError]:
+def _ratio_errors(rule: Any) -> list[FieldError]:
+    """open_ratio, resolve_ratio, major_ratio as shares of free flow (shared by the rules
+    that use these three names)."""
     errors = [
         FieldError(name, "must be a finite number")
         for name in ("major_ratio", "open_ratio", "resolve_ratio")
@@ -156,9 +233,12 @@ def _ratio_errors(rule: CongestionRuleConfig) -> list[FieldError]:
     return errors
 
 
-def _minutes_errors(rule: CongestionRuleConfig) -> list[FieldError]:
+def _minutes_errors(
+    rule: object, names: Sequence[str] = ("open_minutes", "resolve_minutes")
+) -> list[FieldError]:
+    """Durations in whole 5-minute windows, 5 minutes to a day."""
     errors = []
-    for name in ("open_minutes", "resolve_minutes"):
+    for name in names:
         value = getattr(rule, name)
         if not MIN_MINUTES <= value <= MAX_MINUTES:
             errors.append(FieldError(name, f"must be {MIN_MINUTES} to {MAX_MINUTES} minutes"))
@@ -229,7 +309,7 @@ def _notify_errors(notify: tuple[str, ...], name: str = "notify") -> list[FieldE
     return errors
 
 
-def _escalation_errors(rule: CongestionRuleConfig) -> list[FieldError]:
+def _escalation_errors(rule: RuleConfig) -> list[FieldError]:
     after = rule.escalate_after_minutes
     if after is None:
         if rule.escalate_to:
@@ -249,12 +329,6 @@ def _escalation_errors(rule: CongestionRuleConfig) -> list[FieldError]:
     return errors
 
 
-def validate(rule: CongestionRuleConfig, is_known: Callable[[str], bool]) -> list[FieldError]:
+def validate(rule: RuleConfig, is_known: Callable[[str], bool]) -> list[FieldError]:
     """Every problem with the rule, each naming its field; empty when it is valid."""
-    return [
-        *_ratio_errors(rule),
-        *_minutes_errors(rule),
-        *_scope_errors(rule.segment_ids, is_known),
-        *_notify_errors(rule.notify),
-        *_escalation_errors(rule),
-    ]
+    return rule.validate(is_known)

@@ -12,12 +12,14 @@ import io
 from typing import Any
 
 import matplotlib
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 TITLE = "Traffic performance report"
 A4_LANDSCAPE = (11.69, 8.27)
 TOP_ROWS = 20
+OPERATION_ROWS = 12  # periods per incidents-and-system page (each table has a total row too)
 
 
 def number(value: float | None, digits: int = 0) -> str:
@@ -42,6 +44,10 @@ def _table(ax: Any, header: list[str], body: list[list[str]], title: str) -> Non
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1.0, 1.2)
+    if any("\n" in h for h in header):  # a header of two lines gets a row of twice the height
+        for (row, _), c in table.get_celld().items():
+            if row == 0:
+                c.set_height(c.get_height() * 2)
 
 
 def _summary_rows(report: dict[str, Any]) -> list[list[str]]:
@@ -61,6 +67,23 @@ def _summary_rows(report: dict[str, Any]) -> list[list[str]]:
         ],
         ["Recurring bottlenecks", str(len(report["bottlenecks"]))],
     ]
+    if "incidents" in report:
+        by_type = report["incidents"]["totals"]["by_type"]
+        rows += [
+            ["Alerts opened", f"{report['incidents']['totals']['opened']:,}"],
+            ["Incident alerts", f"{by_type.get('incident', 0):,}"],
+        ]
+    if "accuracy" in report:
+        rows.append(
+            [
+                "Forecast MAE, all horizons (mph)",
+                number(report["accuracy"]["totals"]["speed_mae"], 2),
+            ]
+        )
+    if "system" in report:
+        rows.append(
+            ["Detector readings received", percent(report["system"]["totals"]["sample_share"])]
+        )
     return rows
 
 
@@ -161,6 +184,142 @@ def _periods_page(report: dict[str, Any], rows: list[dict[str, Any]], part: int)
     return fig
 
 
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:,.1f}%"
+
+
+def _horizon_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            str(h.get("horizon_minutes", "all")),
+            f"{h['n']:,}",
+            number(h["speed_mae"], 2),
+            number(h["speed_rmse"], 2),
+            number(h["speed_mape"], 1),
+            percent(h["speed_coverage"]),
+        ]
+        for h in rows
+    ]
+
+
+def _accuracy_page(report: dict[str, Any]) -> Figure:
+    acc = report["accuracy"]
+    fig = Figure(figsize=A4_LANDSCAPE)
+    fig.suptitle(f"{TITLE}: forecast accuracy", fontsize=14, x=0.05, ha="left")
+    fig.text(0.05, 0.905, "Stored forecasts scored against the windows that closed", fontsize=10)
+    grid = fig.add_gridspec(2, 2, left=0.06, right=0.97, top=0.85, bottom=0.05, hspace=0.4)
+    horizons = acc["by_horizon"]
+    ax = fig.add_subplot(grid[0, 0])
+    ax.set_title("Speed error by horizon (mph)", fontsize=10, loc="left")
+    if horizons:
+        x = range(len(horizons))
+        for k, (name, key) in enumerate((("MAE", "speed_mae"), ("RMSE", "speed_rmse"))):
+            values = [h[key] if h[key] is not None else 0.0 for h in horizons]
+            ax.bar([i + k * 0.4 for i in x], values, width=0.4, label=name)
+        ax.set_xticks([i + 0.2 for i in x], [f"{h['horizon_minutes']} min" for h in horizons])
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no forecasts scored", ha="center", transform=ax.transAxes)
+    ax.tick_params(labelsize=7)
+    ax = fig.add_subplot(grid[0, 1])
+    ax.set_title(f"MAE by {report['period']} and horizon (mph)", fontsize=10, loc="left")
+    periods = acc["periods"]
+    labels = [p["start"][:10] for p in periods]
+    for h in horizons:
+        values = [
+            next(
+                (
+                    r["speed_mae"]
+                    for r in p["by_horizon"]
+                    if r["horizon_minutes"] == h["horizon_minutes"]
+                ),
+                None,
+            )
+            for p in periods
+        ]
+        ax.plot(
+            range(len(periods)),
+            [np.nan if v is None else v for v in values],
+            marker="o",
+            markersize=3,
+            label=f"{h['horizon_minutes']} min",
+        )
+    if horizons:
+        ax.legend(fontsize=7)
+    step = max(1, len(labels) // 8)
+    ax.set_xticks(list(range(len(labels)))[::step], labels[::step], fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    _table(
+        fig.add_subplot(grid[1, :]),
+        ["Horizon (min)", "Scored", "MAE (mph)", "RMSE (mph)", "MAPE (%)", "In band"],
+        _horizon_rows([*horizons, acc["totals"]]) if horizons else [],
+        "Accuracy by horizon over the whole range",
+    )
+    return fig
+
+
+def _incident_cells(row: dict[str, Any], label: str, incidents: dict[str, Any]) -> list[str]:
+    return [
+        label,
+        f"{row['opened']:,}",
+        *(f"{row['by_type'][t]:,}" for t in incidents["types"]),
+        *(f"{row['by_severity'][s]:,}" for s in incidents["severities"]),
+        number(row["median_minutes_to_acknowledge"], 1),
+        number(row["median_minutes_to_resolve"], 1),
+    ]
+
+
+def _system_cells(row: dict[str, Any], label: str) -> list[str]:
+    return [
+        label,
+        f"{row['windows_closed']:,}",
+        f"{row['detector_days']:,}",
+        percent(row["healthy_share"]),
+        f"{row['samples_received']:,}",
+        percent(row["sample_share"]),
+        f"{row['forecast_issues']:,}",
+    ]
+
+
+def _operations_page(report: dict[str, Any], first: int, part: int) -> Figure:
+    incidents, system = report["incidents"], report["system"]
+    fig = Figure(figsize=A4_LANDSCAPE)
+    fig.suptitle(
+        f"{TITLE}: incidents and system performance ({part})", fontsize=14, x=0.05, ha="left"
+    )
+    last = first + OPERATION_ROWS
+    _table(
+        fig.add_axes((0.05, 0.5, 0.9, 0.4)),
+        [
+            "Start",
+            "Alerts",
+            *(t.replace("_", "\n") for t in incidents["types"]),
+            *incidents["severities"],
+            "Median min\nto ack",
+            "Median min\nto resolve",
+        ],
+        [_incident_cells(p, p["start"][:10], incidents) for p in incidents["periods"][first:last]]
+        + [_incident_cells(incidents["totals"], "Total", incidents)],
+        "Alerts opened, by type and severity",
+    )
+    _table(
+        fig.add_axes((0.05, 0.03, 0.9, 0.4)),
+        [
+            "Start",
+            "Windows closed",
+            "Detector-days",
+            "Healthy",
+            "Readings received",
+            "Of expected",
+            "Forecast issues",
+        ],
+        [_system_cells(p, p["start"][:10]) for p in system["periods"][first:last]]
+        + [_system_cells(system["totals"], "Total")],
+        "System performance",
+    )
+    return fig
+
+
 def render_pdf(report: dict[str, Any]) -> bytes:
     """The report (as report_json gives it) as PDF bytes."""
     buffer = io.BytesIO()
@@ -170,6 +329,11 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         periods = report["periods"]
         for part, i in enumerate(range(0, len(periods), 30), start=1):
             pdf.savefig(_periods_page(report, periods[i : i + 30], part))
+        if "accuracy" in report:
+            pdf.savefig(_accuracy_page(report))
+        if "incidents" in report and "system" in report:
+            for part, i in enumerate(range(0, len(periods), OPERATION_ROWS), start=1):
+                pdf.savefig(_operations_page(report, i, part))
         info = pdf.infodict()
         info["Title"] = TITLE
     return buffer.getvalue()

@@ -6,6 +6,7 @@ day of windows whatever the range; a bottleneck run is looked for within a local
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +27,11 @@ from trafficcast.analytics.measures import (
     segment_grade,
     window_measures,
 )
+from trafficcast.analytics.operations import SystemSums, accuracy, incidents, system_json
 from trafficcast.domain.periods import Period
 from trafficcast.domain.schema import TIMESTAMP
 from trafficcast.live.messages import iso_times
+from trafficcast.quality.detector_health import HealthRules
 from trafficcast.store.base import Store
 
 MAX_BUCKETS = 400
@@ -72,6 +75,9 @@ class PerformanceReport:
     periods: list[PeriodRow]
     segments: list[SegmentRow]
     bottlenecks: list[Bottleneck]
+    incidents: dict[str, Any]  # operations.incidents: alerts opened per period
+    accuracy: dict[str, Any]  # operations.accuracy: forecast error per period and horizon
+    system: dict[str, Any]  # operations.system_json: windows, detector health, forecasts
 
 
 def performance_report(
@@ -83,8 +89,14 @@ def performance_report(
     segment_ids: Sequence[str] = (),
     config: MeasureConfig = MeasureConfig(),
     progress: Progress | None = None,
+    health_rules: HealthRules = HealthRules(),
+    now_ms: int | None = None,
 ) -> PerformanceReport:
-    """Measures over the whole local buckets covering [start_ms, end_ms)."""
+    """Measures over the whole local buckets covering [start_ms, end_ms).
+
+    Detector health counts a day only up to now_ms (default: the clock), as the
+    detector-health page does."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
     edges = local_bucket_edges(start_ms, end_ms, period, timezone, MAX_BUCKETS)
     days = local_day_edges(edges[0], edges[-1], timezone)
     segments = store.segments()
@@ -113,12 +125,16 @@ def performance_report(
     link_drop = np.zeros(len(link_up))
 
     sums = Sums.zeros((n_buckets, n_seg), len(config.reference_speeds))
+    system = SystemSums.zeros(n_buckets)
     window_ms = config.window_minutes * 60_000
     bucket_of_day = np.searchsorted(np.asarray(edges), np.asarray(days[:-1]), side="right") - 1
     for d in range(len(days) - 1):
         windows = store.windows_between(config.window_minutes, days[d], days[d + 1])
         seg = pc.index_in(windows.column("segment_id"), value_set=id_array)
         windows = windows.filter(pc.is_valid(seg))
+        bucket = int(bucket_of_day[d])
+        system.windows_closed[bucket] += windows.num_rows
+        system.add_day(store, bucket, (days[d], days[d + 1]), ids, segment_ids, health_rules, now)
         if windows.num_rows:
             s = pc.index_in(windows.column("segment_id"), value_set=id_array).to_numpy()
             s = s.astype(np.int64)
@@ -131,7 +147,7 @@ def performance_report(
                 free_flow[s],
                 config,
             )
-            sums.add(int(bucket_of_day[d]) * n_seg + s, m)
+            sums.add(bucket * n_seg + s, m)
             if len(link_up):
                 starts = windows.column("window_start").cast(TIMESTAMP).cast(pa.int64()).to_numpy()
                 slot = (starts - days[d]) // window_ms
@@ -169,7 +185,18 @@ def performance_report(
     recurring.sort(key=lambda b: (-b.active_days, -b.active_hours, b.segment_id))
     totals = measures_at(per_segment.total(axis=0), (), config)
     return PerformanceReport(
-        edges[0], edges[-1], period, timezone, config, totals, periods, ranked, recurring
+        edges[0],
+        edges[-1],
+        period,
+        timezone,
+        config,
+        totals,
+        periods,
+        ranked,
+        recurring,
+        incidents(store, edges, segment_ids),
+        accuracy(store, edges, segment_ids),
+        system_json(system, health_rules),
     )
 
 
@@ -227,4 +254,17 @@ def report_json(report: PerformanceReport) -> dict[str, Any]:
             }
             for b in report.bottlenecks
         ],
+        **{
+            name: {**part, "periods": _with_times(part["periods"], names)}
+            for name, part in (
+                ("incidents", report.incidents),
+                ("accuracy", report.accuracy),
+                ("system", report.system),
+            )
+        },
     }
+
+
+def _with_times(rows: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    """Each period's row with its start and end first (names as report_json lays them out)."""
+    return [{"start": names[2 + 2 * i], "end": names[3 + 2 * i], **r} for i, r in enumerate(rows)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union, cast, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model, field_validator
 
-from trafficcast.alerts.rules import MAX_SCOPE, MAX_TARGETS
+from trafficcast.alerts.registry import RULES
+from trafficcast.alerts.rules import MAX_SCOPE, MAX_TARGETS, RuleConfig
 from trafficcast.alerts.schema import NOTE_MAX_CHARS
 
 StrictRatio = Annotated[float, Field(strict=True)]
@@ -23,7 +25,9 @@ def has_control_characters(text: str) -> bool:
 
 class AlertRecord(BaseModel):
     alert_id: str
-    alert_type: str = Field(description="congestion (the alert engine adds more types)")
+    alert_type: str = Field(
+        description="congestion, incident, predicted_congestion, forecast_accuracy or system"
+    )
     severity: str = Field(description="minor or major")
     segment_id: str | None
     state: str = Field(description="open, acknowledged or resolved")
@@ -65,55 +69,100 @@ class RuleScope(BaseModel):
     )
 
 
-class CongestionRuleIn(BaseModel):
-    """The whole rule (a PUT replaces it). Ratios are shares of each segment's free-flow
-    speed; minutes are whole 5-minute windows."""
-
-    model_config = ConfigDict(extra="forbid")
-    rule_id: str | None = Field(None, description="if given, must match the path")
-    alert_type: str | None = Field(None, description='if given, must be "congestion"')
-    enabled: StrictBool
-    open_ratio: StrictRatio = Field(description="opens below this share of free flow")
-    open_minutes: StrictMinutes = Field(description="... held this long (5-1440, by 5)")
-    resolve_ratio: StrictRatio = Field(description="resolves at or above this share")
-    resolve_minutes: StrictMinutes = Field(description="... held this long (5-1440, by 5)")
-    major_ratio: StrictRatio = Field(description="major below this share, else minor")
-    scope: RuleScope = Field(default_factory=RuleScope)
-    notify: list[Annotated[str, Field(max_length=500)]] = Field(
-        default_factory=lambda: ["dashboard"],
-        max_length=MAX_TARGETS,
-        description='"dashboard", "webhook:https://..." or "email:name@example.com"',
-    )
-    escalate_after_minutes: StrictMinutes | None = Field(
-        None,
-        description="an alert still open (not acknowledged) this many minutes after it "
-        "opened is sent once to escalate_to (1-10080); null: no escalation",
-    )
-    escalate_to: list[Annotated[str, Field(max_length=500)]] = Field(
-        default_factory=list,
-        max_length=MAX_TARGETS,
-        description="webhook or e-mail targets, as in notify; needs escalate_after_minutes",
-    )
+_TARGET = Annotated[str, Field(max_length=500)]
+_NAME = Annotated[str, Field(max_length=200)]
+_NOTIFY_DOC = '"dashboard", "webhook:https://..." or "email:name@example.com"'
+# Rule field types (alerts/rules.py dataclasses) -> (request type, response type).
+_TYPES: dict[Any, tuple[Any, Any]] = {
+    bool: (StrictBool, bool),
+    float: (StrictRatio, float),
+    int: (StrictMinutes, int),
+    float | None: (StrictRatio | None, float | None),
+    int | None: (StrictMinutes | None, int | None),
+    tuple[str, ...]: (list[_NAME], list[str]),
+    tuple[str, ...] | None: (list[_NAME] | None, list[str] | None),
+}
+_COMMON_IN: dict[str, tuple[Any, Any]] = {
+    "notify": (
+        list[_TARGET],
+        Field(
+            default_factory=lambda: ["dashboard"], max_length=MAX_TARGETS, description=_NOTIFY_DOC
+        ),
+    ),
+    "escalate_after_minutes": (
+        StrictMinutes | None,
+        Field(
+            None,
+            description="an alert still open (not acknowledged) this many minutes after it "
+            "opened is sent once to escalate_to (1-10080); null: no escalation",
+        ),
+    ),
+    "escalate_to": (
+        list[_TARGET],
+        Field(
+            default_factory=list,
+            max_length=MAX_TARGETS,
+            description="webhook or e-mail targets, as in notify; needs escalate_after_minutes",
+        ),
+    ),
+}
 
 
 class RuleScopeOut(BaseModel):
     segment_ids: list[str] | None
 
 
-class CongestionRuleOut(BaseModel):
-    rule_id: Literal["congestion"]
-    alert_type: Literal["congestion"]
-    enabled: bool
-    open_ratio: float
-    open_minutes: int
-    resolve_ratio: float
-    resolve_minutes: int
-    major_ratio: float
-    scope: RuleScopeOut
-    notify: list[str]
-    escalate_after_minutes: int | None
-    escalate_to: list[str]
+def rule_models(config: type[RuleConfig]) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The request and response models of a rule type, from its dataclass fields: a rule
+    type needs no hand-written models, and the API cannot drift from the stored shape."""
+    name = "".join(part.title() for part in config.rule_id.split("_")) + "Rule"
+    hints = get_type_hints(config)
+    literal: Any = Literal
+    fields_in: dict[str, Any] = {
+        "rule_id": (str | None, Field(None, description="if given, must match the path")),
+        "alert_type": (
+            str | None,
+            Field(None, description=f'if given, must be "{config.alert_type}"'),
+        ),
+    }
+    fields_out: dict[str, Any] = {
+        "rule_id": (literal[config.rule_id], ...),
+        "alert_type": (literal[config.alert_type], ...),
+    }
+    for f in dataclasses.fields(cast(Any, config)):
+        if f.name == "segment_ids":
+            fields_in["scope"] = (RuleScope, Field(default_factory=RuleScope))
+            fields_out["scope"] = (RuleScopeOut, ...)
+        elif f.name in _COMMON_IN:
+            fields_in[f.name] = _COMMON_IN[f.name]
+            fields_out[f.name] = (
+                (int | None, ...)
+                if f.name == "escalate_after_minutes"
+                else (
+                    list[str],
+                    ...,
+                )
+            )
+        else:
+            strict, plain = _TYPES[hints[f.name]]
+            fields_in[f.name] = (strict, Field(description=f.metadata.get("doc")))
+            fields_out[f.name] = (plain, ...)
+    model_in = create_model(
+        f"{name}In",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"The whole {config.rule_id} rule (a PUT replaces it).",
+        **fields_in,
+    )
+    model_out = create_model(f"{name}Out", __doc__=f"The {config.rule_id} rule.", **fields_out)
+    return model_in, model_out
 
 
-class RuleList(BaseModel):
-    rules: list[CongestionRuleOut]
+RULE_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    rule_id: rule_models(config) for rule_id, config in RULES.items()
+}
+CongestionRuleIn, CongestionRuleOut = RULE_MODELS["congestion"]
+_ANY_RULE: Any = Annotated[
+    Union[tuple(out for _in, out in RULE_MODELS.values())],  # noqa: UP007 - built at run time
+    Field(discriminator="rule_id"),
+]
+RuleList = create_model("RuleList", rules=(list[_ANY_RULE], ...))

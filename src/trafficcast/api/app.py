@@ -51,6 +51,7 @@ from trafficcast.api.routes import (
     training,
 )
 from trafficcast.api.security_headers import SecurityHeadersMiddleware
+from trafficcast.api.system_monitor import SystemMonitor
 from trafficcast.api.throughput import ThroughputSampler
 from trafficcast.auth import service as accounts_service
 from trafficcast.auth.credentials import Authenticator
@@ -101,11 +102,13 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
             runtime.start()
         sampling = asyncio.create_task(throughput.run())
         refreshing = asyncio.create_task(refresh_accounts())
+        monitoring = asyncio.create_task(SystemMonitor(runtime, s.system_check_s).run())
         try:
             yield
         finally:
             sampling.cancel()
             refreshing.cancel()
+            monitoring.cancel()
             if manage_runtime:
                 runtime.stop()
             await limiter.aclose()
@@ -206,6 +209,8 @@ DASHBOARD_PAGES = (
     "/analytics",
     "/predictions",
     "/alerts",
+    "/quality",
+    "/reports",
     "/settings",
     "/segments/{segment_id}",
 )

@@ -20,9 +20,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from trafficcast.domain.fill import FILL_KINDS
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
 
 if TYPE_CHECKING:
+    from trafficcast.archive.writer import ArchiveStats
     from trafficcast.runtime import Runtime
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -174,6 +176,15 @@ class PipelineCollector(Collector):
             stats.late,
         )
         yield counter("windows_emitted", "Window results written", stats.windows_emitted)
+        by_fill = CounterMetricFamily(
+            "trafficcast_windows_filled",
+            "5-minute windows closed, by how their values came about: observed (readings), "
+            "imputed_neighbours, imputed_profile, missing (a silent detector)",
+            labels=["fill"],
+        )
+        for kind, count in zip(FILL_KINDS, stats.windows_by_fill, strict=True):
+            by_fill.add_metric([kind], count)
+        yield by_fill
         predictions = CounterMetricFamily(
             "trafficcast_predictions",
             "Forecast values made (one per segment and horizon): by the stream processor at "
@@ -214,6 +225,9 @@ class PipelineCollector(Collector):
             outcomes.add_metric(["delivered"], n.delivered)
             outcomes.add_metric(["failed"], n.failed)
             yield outcomes
+        archive = getattr(rt, "archive", None)
+        if archive is not None:
+            yield from _archive_metrics(archive.stats)
         wm = rt.processor.watermark_ms
         if wm > 0:
             yield gauge("watermark_seconds", "Event-time watermark (epoch seconds)", wm / 1000)
@@ -266,3 +280,27 @@ class PipelineCollector(Collector):
             [live.version, live.model.kind] if live is not None else [BLEND_VERSION, "blend"], 1.0
         )
         yield info
+
+
+def _archive_metrics(stats: ArchiveStats) -> Iterator[Metric]:
+    """The Parquet archive writer's counters (archive/writer.py), by dataset."""
+    families = (
+        ("files_written", "Parquet files written to the archive", stats.files),
+        ("bytes_written", "Bytes of Parquet written to the archive (on disk)", stats.bytes),
+        ("rows_written", "Rows written to the archive", stats.rows),
+        (
+            "dropped_rows",
+            "Rows not archived because the archive writer's queue was full",
+            stats.dropped_rows,
+        ),
+    )
+    for name, doc, values in families:
+        family = CounterMetricFamily(f"trafficcast_archive_{name}", doc, labels=["dataset"])
+        for dataset, value in sorted(values.items()):
+            family.add_metric([dataset], value)
+        yield family
+    yield CounterMetricFamily(
+        "trafficcast_archive_errors",
+        "Archive writes that failed (each is retried)",
+        value=stats.errors,
+    )

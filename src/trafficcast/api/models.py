@@ -7,9 +7,12 @@ models describe them to clients.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# domain/fill.FILL_KINDS
+Fill = Literal["observed", "imputed_neighbours", "imputed_profile", "missing"]
 
 
 class Coordinates(BaseModel):
@@ -113,6 +116,12 @@ class Window(BaseModel):
     count: int
     quality: float | None
     level_of_service: str | None
+    fill: Fill = Field(
+        description="how the values came about: observed (the window had readings), "
+        "imputed_neighbours (none; from the upstream/downstream neighbours' same window "
+        "against their usual), imputed_profile (none; the usual for this time of day), "
+        "missing (nothing to fill from)"
+    )
 
 
 class WindowHistory(BaseModel):
@@ -135,6 +144,10 @@ class StoredPrediction(BaseModel):
     volume_upper: float | None
     confidence: float | None
     model_version: str
+    input_fill: Fill | None = Field(
+        description="fill of the 5-minute window this forecast was issued from: observed, "
+        "imputed_neighbours, imputed_profile or missing (see Window); null when not recorded"
+    )
 
 
 class LatestPredictions(BaseModel):

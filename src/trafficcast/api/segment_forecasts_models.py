@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from trafficcast.api.models import Fill
+
 
 class PastForecast(BaseModel):
     issued_at: datetime
@@ -17,6 +19,10 @@ class PastForecast(BaseModel):
     volume_lower: float | None
     volume_upper: float | None
     model_version: str
+    input_fill: Fill | None = Field(
+        description="fill of the 5-minute window this forecast was issued from: observed, "
+        "imputed_neighbours, imputed_profile or missing (see Window); null when not recorded"
+    )
 
 
 class SegmentForecasts(BaseModel):

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from trafficcast.api.models import Fill
+
 
 class ForecastLayerSegment(BaseModel):
     segment_id: str
@@ -16,6 +18,10 @@ class ForecastLayerSegment(BaseModel):
     speed_upper: float | None = Field(description="upper end of the 80 % interval, mph")
     confidence: float | None
     model_version: str
+    input_fill: Fill | None = Field(
+        description="fill of the 5-minute window this forecast was issued from: observed, "
+        "imputed_neighbours, imputed_profile or missing (see Window); null when not recorded"
+    )
 
 
 class ForecastLayer(BaseModel):
@@ -31,6 +37,9 @@ class HistoryLayerSegment(BaseModel):
     volume: float | None
     occupancy: float | None
     level_of_service: str | None
+    fill: Fill = Field(
+        description="observed, imputed_neighbours, imputed_profile or missing (see Window)"
+    )
 
 
 class HistoryLayer(BaseModel):

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from trafficcast.cli import running  # isort: split
 
-from trafficcast.cli import accounts, database, forecasting, models, processing, reports
+from trafficcast.cli import (
+    accounts,
+    archive,
+    backup,
+    database,
+    forecasting,
+    models,
+    processing,
+    reports,
+)
 from trafficcast.cli.common import app
 
 app.add_typer(
@@ -17,8 +26,19 @@ app.add_typer(
 app.add_typer(accounts.users_app, name="users", help="Users: add, list, set-role, disable.")
 app.add_typer(accounts.keys_app, name="keys", help="API keys: create, list, revoke.")
 app.add_typer(reports.app, name="report", help="Reports: performance (JSON, CSV or PDF).")
+app.add_typer(archive.app, name="archive", help="Parquet archive: compact, retention, list.")
 
-__all__ = ["accounts", "app", "database", "forecasting", "main", "processing", "reports", "running"]
+__all__ = [
+    "accounts",
+    "app",
+    "backup",
+    "database",
+    "forecasting",
+    "main",
+    "processing",
+    "reports",
+    "running",
+]
 
 
 def main() -> None:

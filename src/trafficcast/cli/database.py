@@ -67,6 +67,25 @@ def upgrade(
 
 
 @app.command()
+def downgrade(
+    revision: Annotated[
+        str, typer.Argument(help="Revision to go back to (`trafficcast db current` shows ids)")
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Undo the migrations after REVISION, for a rollback to an older release."""
+    url = _url(database_url)
+    try:
+        migrate.downgrade(url, revision)
+        now = migrate.current(url)
+    except StoreUnavailable as exc:
+        _fail(str(exc))
+    except Exception as exc:  # an unknown revision or an SQL error: one line
+        _fail(f"downgrade of {migrate.redact(url)} failed: {exc}")
+    typer.echo(f"{migrate.redact(url)}: at revision {now}")
+
+
+@app.command()
 def current(database_url: DatabaseUrl = None) -> None:
     """Show the database's revision, and whether it is the newest this version ships."""
     url = _url(database_url)

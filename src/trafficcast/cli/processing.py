@@ -25,8 +25,12 @@ def process(
         float, typer.Option(help="Seconds between progress lines (0 = quiet)")
     ] = 10.0,
     metrics_port: Annotated[
-        int, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT (0 = off)")
+        int, typer.Option(help="Serve Prometheus metrics on METRICS_HOST:PORT (0 = off)")
     ] = 0,
+    metrics_host: Annotated[
+        str,
+        typer.Option(help="Address of the metrics server (0.0.0.0 in a container, for Prometheus)"),
+    ] = "127.0.0.1",
 ) -> None:
     """Run a stream processor of the consumer group (needs TRAFFICCAST_BUS=kafka://...)."""
     from trafficcast.bus.base import BusUnavailable
@@ -59,7 +63,7 @@ def process(
 
         registry = CollectorRegistry()
         registry.register(PipelineCollector(runtime))
-        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+        start_http_server(metrics_port, addr=metrics_host, registry=registry)
     console.print(
         f"processing [bold]{settings.bus}[/] as group [bold]{settings.consumer_group}[/] "
         f"into {settings.database_url or settings.database_path}"

@@ -17,9 +17,11 @@ import typer
 from pydantic import ValidationError
 
 from trafficcast.analytics.csv_export import csv_chunks
+from trafficcast.analytics.operations import TooManyAlerts
 from trafficcast.analytics.report import MAX_SPAN_DAYS, performance_report, report_json
 from trafficcast.cli.common import DataDir, _fail, _progress, _settings
 from trafficcast.domain.periods import DAY_MS, Period
+from trafficcast.quality.detector_health import HealthRules
 from trafficcast.runtime import open_store
 from trafficcast.store.base import StoreUnavailable
 
@@ -57,7 +59,7 @@ def performance(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """VMT, VHT, delay, travel-time index, congestion hours, ranking and bottlenecks."""
+    """VMT, VHT, delay, TTI, congestion, ranking, bottlenecks, incidents, accuracy, system."""
     if period not in ("day", "week", "month"):
         _fail(f"--period: {period!r} is not day, week or month")
     if format not in ("json", "csv", "pdf"):
@@ -86,9 +88,19 @@ def performance(
                 progress.update(task, completed=done, total=total)
 
             p: Period = period  # type: ignore[assignment]
+            rules = HealthRules(expected_interval_s=settings.detector_interval_s)
             report = performance_report(
-                store, start_ms, end_ms, p, settings.timezone, ids, progress=advance
+                store,
+                start_ms,
+                end_ms,
+                p,
+                settings.timezone,
+                ids,
+                progress=advance,
+                health_rules=rules,
             )
+    except TooManyAlerts as exc:
+        _fail(f"--end: {exc}: give a shorter range")
     finally:
         store.close()
     body = report_json(report)

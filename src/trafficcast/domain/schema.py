@@ -76,6 +76,11 @@ WINDOW_SCHEMA = pa.schema(
     ]
 )
 
+# A window as stored and served: WINDOW_SCHEMA plus how it was filled (stream/gap_fill.py):
+# observed (it had readings), imputed_neighbours, imputed_profile, or missing. Tables
+# without `fill` given to a store count as observed where they had readings.
+STORED_WINDOW_SCHEMA = WINDOW_SCHEMA.append(pa.field("fill", pa.string(), nullable=False))
+
 # One forecast of one segment for one horizon; keyed by
 # (segment_id, issued_at, horizon_minutes, model_version). target_time is the
 # end of the 5-minute window forecast. prediction_id names one issue (all
@@ -97,6 +102,12 @@ PREDICTION_SCHEMA = pa.schema(
         pa.field("model_version", pa.string(), nullable=False),
     ]
 )
+
+# A forecast as stored and served: PREDICTION_SCHEMA plus the fill (domain/fill.py) of
+# the segment's 5-minute window it was issued from, so a forecast made over a silent
+# detector says so. Null for forecasts stored before it was recorded, and for those made
+# on demand (their input is whatever the API process last learned).
+STORED_PREDICTION_SCHEMA = PREDICTION_SCHEMA.append(pa.field("input_fill", pa.string()))
 
 # The newest reading of each segment (what the live map shows first).
 LATEST_READING_SCHEMA = pa.schema(

@@ -102,6 +102,20 @@ class BlendForecaster:
         self._grow(int(seg.max()) + 1)
         self.speed_profile.update(seg, day, slot, speed)
         self.volume_profile.update(seg, day, slot, volume)
+        self.observe_last(seg, window_end_ms, speed, volume)
+
+    def observe_last(
+        self,
+        seg: npt.NDArray[np.int64],
+        window_end_ms: npt.NDArray[np.int64],
+        speed: npt.NDArray[np.float64],
+        volume: npt.NDArray[np.float64],
+    ) -> None:
+        """The newest value only, profiles untouched: a filled (imputed) window carries the
+        forecast on, but an imputed value must not teach the usual it was made from."""
+        if len(seg) == 0:
+            return
+        self._grow(int(seg.max()) + 1)
         # A late re-emission of an older window must not replace a newer value.
         newer = window_end_ms >= self.last_end_ms[seg]
         s = seg[newer]

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
+from trafficcast.domain.fill import OBSERVED
 from trafficcast.domain.schema import TIMESTAMP
 from trafficcast.domain.time_of_day import slots
 
@@ -162,7 +163,10 @@ class Panel:
 
     @classmethod
     def from_windows(cls, windows: pa.Table, links: pa.Table, timezone: str) -> Panel:
-        """A panel from the store's 5-minute windows (WINDOW_SCHEMA rows)."""
+        """A panel from the store's 5-minute windows (WINDOW_SCHEMA rows); filled windows
+        (domain/fill.py) are left out: a model learns from readings, not from imputations."""
+        if "fill" in windows.column_names:
+            windows = windows.filter(pc.equal(windows.column("fill"), OBSERVED))
         start = windows.column("window_start").cast(TIMESTAMP).cast(pa.int64())
         return cls.from_readings(
             windows.column("segment_id"),

@@ -8,7 +8,7 @@ processor, which deduplicates ids before writing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,6 +48,7 @@ class AccuracyQuery:
     bucket_minutes: int = 60
     model_version: str | None = None
     segment_id: str | None = None
+    segment_ids: tuple[str, ...] | None = None  # only these segments (None: every one)
 
     def __post_init__(self) -> None:
         if self.bucket_minutes < 1:
@@ -86,6 +87,32 @@ class AlertUpdate:
 
     row: pa.Table
     changed: bool
+
+
+# Every table of both adapters, in an order restore can insert them in; the allow-list
+# of the whole-table methods below (names are never taken from input).
+STORE_TABLES: tuple[str, ...] = (
+    "segments",
+    "segment_links",
+    "events",
+    "late_events",
+    "latest_readings",
+    "window_aggregates",
+    "predictions",
+    "latest_predictions",
+    "alerts",
+    "notification_attempts",
+    "processor_state",
+    "users",
+    "api_keys",
+)
+
+
+def checked_table(table: str) -> str:
+    """The name, if it is one of STORE_TABLES; else ValueError (it goes into SQL)."""
+    if table not in STORE_TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    return table
 
 
 class StoreUnavailable(RuntimeError):
@@ -152,6 +179,13 @@ class Store(Protocol):
     def window_start_range(self, window_minutes: int) -> tuple[int, int] | None:
         """The earliest and the latest stored window_start (epoch ms) of one window size,
         or None when there is none."""
+        ...
+
+    def count_forecast_issues(
+        self, start_ms: int, end_ms: int, segment_ids: Sequence[str] | None = None
+    ) -> int:
+        """Forecast issues (one per segment, issued_at and model version, all horizons
+        together; an issue written twice counts once) issued in [start_ms, end_ms)."""
         ...
 
     def forecast_history(
@@ -244,3 +278,22 @@ class Store(Protocol):
         ...
 
     def api_keys(self) -> list[ApiKeyRecord]: ...
+
+    # whole tables, for backup and restore (table names from STORE_TABLES only) --------
+    def schema_revision(self) -> str:
+        """The schema's version: the Alembic revision, or the embedded store's own."""
+        ...
+
+    def count_rows(self, table: str) -> int: ...
+
+    def read_table(self, table: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Every row as stored, batch_rows at a time (streamed); one empty batch if none."""
+        ...
+
+    def append_rows(self, table: str, batch: pa.RecordBatch) -> None:
+        """Append rows in the shape read_table gives (inside transaction() if open)."""
+        ...
+
+    def delete_rows(self, table: str) -> None:
+        """Empty the table (restore --force)."""
+        ...

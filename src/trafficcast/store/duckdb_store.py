@@ -8,6 +8,7 @@ processor thread writes while API threads read.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,15 +23,16 @@ import pyarrow.compute as pc
 from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
 from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
+from trafficcast.domain.fill import stored_predictions, stored_windows
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     DAILY_SUMMARY_SCHEMA,
     EVENT_SCHEMA,
     LATEST_READING_SCHEMA,
     LINK_SCHEMA,
-    PREDICTION_SCHEMA,
     SEGMENT_SCHEMA,
-    WINDOW_SCHEMA,
+    STORED_PREDICTION_SCHEMA,
+    STORED_WINDOW_SCHEMA,
 )
 from trafficcast.quality.detector_health import DETECTOR_DAY_STATS_SCHEMA
 from trafficcast.store import account_sql, notification_sql
@@ -50,6 +52,7 @@ from trafficcast.store.base import (
     EventQuery,
     StoreUnavailable,
     SummaryQuery,
+    checked_table,
 )
 from trafficcast.store.sql_filters import (
     DETECTOR_STATS_SQL,
@@ -104,16 +107,21 @@ ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_at TIMESTAMPTZ;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acknowledged_by VARCHAR;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS note VARCHAR;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMPTZ;
+ALTER TABLE window_aggregates ADD COLUMN IF NOT EXISTS fill VARCHAR DEFAULT 'observed';
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS input_fill VARCHAR;
+ALTER TABLE latest_predictions ADD COLUMN IF NOT EXISTS input_fill VARCHAR;
 """
 
 _EVENT_COLUMNS = ", ".join(f'"{f.name}"' for f in EVENT_SCHEMA)
-_STORED_PREDICTION = PREDICTION_SCHEMA.remove(PREDICTION_SCHEMA.get_field_index("prediction_id"))
+_STORED_PREDICTION = STORED_PREDICTION_SCHEMA.remove(
+    STORED_PREDICTION_SCHEMA.get_field_index("prediction_id")
+)
 # The same id the stream processor gives an issue (see forecasts_table).
 _PREDICTION_COLUMNS = ", ".join(
     "segment_id || '@' || epoch_ms(issued_at) || '/' || model_version AS prediction_id"
     if f.name == "prediction_id"
     else f'"{f.name}"'
-    for f in PREDICTION_SCHEMA
+    for f in STORED_PREDICTION_SCHEMA
 )
 
 
@@ -332,9 +340,11 @@ class DuckDBStore:
     def insert_windows(self, windows: pa.Table) -> None:
         """Windows emitted for the first time: their keys are new, so a plain append."""
         if windows.num_rows:
-            t = windows.select(WINDOW_SCHEMA.names).cast(WINDOW_SCHEMA)
+            t = stored_windows(windows)
             self._write(
-                f"INSERT INTO window_aggregates ({_cols(WINDOW_SCHEMA)}) SELECT * FROM batch", t
+                f"INSERT INTO window_aggregates ({_cols(STORED_WINDOW_SCHEMA)}) "
+                "SELECT * FROM batch",
+                t,
             )
 
     def upsert_windows(self, windows: pa.Table) -> None:
@@ -346,7 +356,7 @@ class DuckDBStore:
         """
         if not windows.num_rows:
             return
-        t = windows.select(WINDOW_SCHEMA.names).cast(WINDOW_SCHEMA)
+        t = stored_windows(windows)
         earliest = int(pc.min(t.column("window_start")).cast(pa.int64()).as_py())
         self._write(
             "DELETE FROM window_aggregates w USING batch b WHERE w.segment_id = b.segment_id "
@@ -375,7 +385,7 @@ class DuckDBStore:
             params.append(end_ms)
         params.append(limit)
         return self._query(
-            f"SELECT * FROM (SELECT {_cols(WINDOW_SCHEMA)} FROM window_aggregates "
+            f"SELECT * FROM (SELECT {_cols(STORED_WINDOW_SCHEMA)} FROM window_aggregates "
             f"WHERE segment_id = ? AND window_minutes = ?{extra} "
             "ORDER BY window_start DESC LIMIT ?) ORDER BY window_start",
             params,
@@ -383,7 +393,7 @@ class DuckDBStore:
 
     def windows_between(self, window_minutes: int, start_ms: int, end_ms: int) -> pa.Table:
         return self._query(
-            f"SELECT {_cols(WINDOW_SCHEMA)} FROM window_aggregates WHERE window_minutes = ? "
+            f"SELECT {_cols(STORED_WINDOW_SCHEMA)} FROM window_aggregates WHERE window_minutes = ? "
             "AND window_start >= epoch_ms(?) AND window_start < epoch_ms(?) "
             "ORDER BY window_start, segment_id",
             [window_minutes, start_ms, end_ms],
@@ -408,7 +418,7 @@ class DuckDBStore:
         if not predictions.num_rows:
             return
         # prediction_id is derived from the key, so it is computed on read, not stored.
-        t = predictions.select(_STORED_PREDICTION.names).cast(_STORED_PREDICTION)
+        t = stored_predictions(predictions).select(_STORED_PREDICTION.names)
         cols = _cols(_STORED_PREDICTION)
         self._write(f"INSERT INTO predictions ({cols}) SELECT * FROM batch", t)
         newest = _newest_per_key(t)
@@ -446,7 +456,7 @@ class DuckDBStore:
             "QUALIFY row_number() OVER (PARTITION BY segment_id "
             "ORDER BY issued_at DESC, model_version) = 1 ORDER BY segment_id",
             [horizon_minutes],
-        ).cast(PREDICTION_SCHEMA)
+        ).cast(STORED_PREDICTION_SCHEMA)
 
     def window_start_range(self, window_minutes: int) -> tuple[int, int] | None:
         with self._cursor() as cur:
@@ -458,6 +468,16 @@ class DuckDBStore:
         if row is None or row[0] is None:
             return None
         return int(row[0]), int(row[1])
+
+    def count_forecast_issues(
+        self, start_ms: int, end_ms: int, segment_ids: Sequence[str] | None = None
+    ) -> int:
+        only, params = _segment_filter(segment_ids)
+        return self._scalar(
+            "SELECT count(*) FROM (SELECT DISTINCT segment_id, issued_at, model_version "
+            f"FROM predictions WHERE issued_at >= epoch_ms(?) AND issued_at < epoch_ms(?){only})",
+            [start_ms, end_ms, *params],
+        )
 
     def forecast_history(
         self, segment_id: str, horizon_minutes: int, start_ms: int, end_ms: int
@@ -473,8 +493,8 @@ class DuckDBStore:
             [segment_id, horizon_minutes, start_ms, end_ms],
         )
         return pa.Table.from_arrays(
-            [table.column(f.name).cast(f.type) for f in PREDICTION_SCHEMA],
-            schema=PREDICTION_SCHEMA,
+            [table.column(f.name).cast(f.type) for f in STORED_PREDICTION_SCHEMA],
+            schema=STORED_PREDICTION_SCHEMA,
         )
 
     def upsert_alerts(self, alerts: pa.Table) -> pa.Table:
@@ -600,7 +620,7 @@ class DuckDBStore:
         newest version (latest updated_at) carries the corrected actual, and a
         forecast issue written twice must not be counted twice.
         """
-        filters = accuracy_filters(query, _DIALECT.param)
+        filters = accuracy_filters(query, _DIALECT)
         window_filter, window_params = filters.windows, filters.window_params
         prediction_filter, prediction_params = filters.predictions, filters.prediction_params
         bucket_ms = query.bucket_minutes * 60_000
@@ -714,6 +734,32 @@ class DuckDBStore:
         with self._cursor() as cur:
             rows = cur.execute(account_sql.SELECT_KEYS).fetchall()
         return [account_sql.key_from_row(r) for r in rows]
+
+    # whole tables (backup and restore) ------------------------------------------
+    def schema_revision(self) -> str:
+        # No migrations here: the tables are made by the DDL, so its digest names the shape.
+        ddl = _DDL + account_sql.DDL + notification_sql.DDL
+        return "duckdb-" + hashlib.sha256(ddl.encode()).hexdigest()[:12]
+
+    def count_rows(self, table: str) -> int:
+        return self._scalar(f'SELECT count(*) FROM "{checked_table(table)}"')
+
+    def read_table(self, table: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        with self._cursor() as cur:
+            reader = cur.sql(f'SELECT * FROM "{checked_table(table)}"').to_arrow_reader(batch_rows)
+            empty = True
+            for batch in reader:
+                empty = False
+                yield batch
+            if empty:  # the columns, even without rows
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+
+    def append_rows(self, table: str, batch: pa.RecordBatch) -> None:
+        rows = pa.Table.from_batches([batch])
+        self._write(f'INSERT INTO "{checked_table(table)}" BY NAME SELECT * FROM batch', rows)
+
+    def delete_rows(self, table: str) -> None:
+        self._write(f'DELETE FROM "{checked_table(table)}"')
 
     # helpers -------------------------------------------------------------------
     def _query(self, sql: str, params: list[Any] | None = None) -> pa.Table:

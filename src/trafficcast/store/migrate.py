@@ -65,6 +65,15 @@ def upgrade(url: str, revision: str = "head") -> None:
         raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(url)}: {exc.orig}") from exc
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Undo migrations down to revision (a rollback to an older release)."""
+    try:
+        with _ALEMBIC:
+            command.downgrade(config(url), revision)
+    except sqlalchemy.exc.OperationalError as exc:
+        raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(url)}: {exc.orig}") from exc
+
+
 def current(url: str) -> str | None:
     """The revision the database is at; None before the first migration."""
     engine = sqlalchemy.create_engine(

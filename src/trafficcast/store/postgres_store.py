@@ -29,21 +29,23 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, ALERT_WRITE_SCHEMA
 from trafficcast.auth.accounts import AccountExists, ApiKeyRecord, UserRecord
+from trafficcast.domain.fill import FILL_KINDS, fill_codes, stored_predictions, stored_windows
 from trafficcast.domain.schema import (
     ACCURACY_SCHEMA,
     DAILY_SUMMARY_SCHEMA,
     EVENT_SCHEMA,
     LATEST_READING_SCHEMA,
     LINK_SCHEMA,
-    PREDICTION_SCHEMA,
     SEGMENT_SCHEMA,
+    STORED_PREDICTION_SCHEMA,
+    STORED_WINDOW_SCHEMA,
     TIMESTAMP,
-    WINDOW_SCHEMA,
 )
 from trafficcast.quality.detector_health import DETECTOR_DAY_STATS_SCHEMA
 from trafficcast.store import account_sql, migrate, notification_sql
@@ -63,6 +65,7 @@ from trafficcast.store.base import (
     EventQuery,
     StoreUnavailable,
     SummaryQuery,
+    checked_table,
 )
 from trafficcast.store.sql_filters import (
     DETECTOR_STATS_SQL,
@@ -73,7 +76,14 @@ from trafficcast.store.sql_filters import (
 
 # Staging table of a write; temporary, so private to its session.
 _STAGE = "_stage"
-_STORED_PREDICTION = PREDICTION_SCHEMA.remove(PREDICTION_SCHEMA.get_field_index("prediction_id"))
+_STORED_PREDICTION = STORED_PREDICTION_SCHEMA.remove(
+    STORED_PREDICTION_SCHEMA.get_field_index("prediction_id")
+)
+# input_fill is stored as its code (domain/fill.py) in int4 arrays (migration 0006) and
+# read back as its name.
+_INPUT_FILL = (
+    "(ARRAY[" + ", ".join(f"'{k}'" for k in FILL_KINDS) + "]::text[])[{col} + 1] AS input_fill"
+)
 # Forecast values: one array element per horizon in both prediction tables.
 _VALUES = (
     "predicted_speed",
@@ -87,7 +97,7 @@ _VALUES = (
 # A forecast issue as predictions stores it (migration 0002): per-horizon
 # columns become arrays sorted by horizon, target times as epoch ms.
 _ISSUE_KEY = ("segment_id", "issued_at", "model_version")
-_ISSUE_ARRAYS = ("horizon_minutes", "target_ms", *_VALUES)
+_ISSUE_ARRAYS = ("horizon_minutes", "target_ms", *_VALUES, "input_fill")
 _ISSUE_SCHEMA = pa.schema(
     [
         pa.field("segment_id", pa.string()),
@@ -98,6 +108,7 @@ _ISSUE_SCHEMA = pa.schema(
         pa.field("horizon_minutes", pa.list_(pa.int32())),
         pa.field("target_ms", pa.list_(pa.int64())),
         *(pa.field(v, pa.list_(pa.float64())) for v in _VALUES),
+        pa.field("input_fill", pa.list_(pa.int32())),
     ]
 )
 # latest_predictions' arrays: one element per (horizon, model) of a segment.
@@ -110,7 +121,14 @@ _PREDICTION_SCORED = (
     "speed_upper",
     "predicted_volume",
 )
-_LATEST_ARRAYS = ("horizon_minutes", "model_version", "issued_ms", "target_ms", *_VALUES)
+_LATEST_ARRAYS = (
+    "horizon_minutes",
+    "model_version",
+    "issued_ms",
+    "target_ms",
+    *_VALUES,
+    "input_fill",
+)
 # The oldest and newest issued_ms of a latest_predictions row, which tell
 # without unnesting whether a new batch replaces the whole row.
 _LATEST_BOUNDS = ("oldest_issue_ms", "newest_issue_ms")
@@ -248,7 +266,10 @@ def _issues(predictions: pa.Table) -> pa.Table:
     issue keeps the later row (the old per-horizon upsert's rule), all in Arrow
     without per-row Python.
     """
-    t = predictions.select(_STORED_PREDICTION.names).cast(_STORED_PREDICTION)
+    t = stored_predictions(predictions).select(_STORED_PREDICTION.names)
+    t = t.set_column(
+        t.schema.get_field_index("input_fill"), "input_fill", fill_codes(t.column("input_fill"))
+    )
     t = t.append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
     # Issue time first: rows go into the table in this order, and the BRIN on
     # first/last_target needs them in time order even for a catch-up batch.
@@ -569,8 +590,8 @@ class PostgresStore:
     def upsert_windows(self, windows: pa.Table) -> None:
         self._replace_by_key(
             "window_aggregates",
-            windows,
-            WINDOW_SCHEMA,
+            stored_windows(windows),
+            STORED_WINDOW_SCHEMA,
             ["segment_id", "window_minutes", "window_start"],
             order_by="window_start",
         )
@@ -593,18 +614,19 @@ class PostgresStore:
             params.append(end_ms)
         params.append(limit)
         return self._read(
-            f"SELECT * FROM (SELECT {_selected(WINDOW_SCHEMA)} FROM window_aggregates "
+            f"SELECT * FROM (SELECT {_selected(STORED_WINDOW_SCHEMA)} FROM window_aggregates "
             f"WHERE segment_id = %s AND window_minutes = %s{extra} "
             "ORDER BY window_start DESC LIMIT %s) w ORDER BY window_start",
-            WINDOW_SCHEMA,
+            STORED_WINDOW_SCHEMA,
             params,
         )
 
     def windows_between(self, window_minutes: int, start_ms: int, end_ms: int) -> pa.Table:
         return self._read(
-            f"SELECT {_selected(WINDOW_SCHEMA)} FROM window_aggregates WHERE window_minutes = %s "
-            f"AND window_start >= {_MS} AND window_start < {_MS} ORDER BY window_start, segment_id",
-            WINDOW_SCHEMA,
+            f"SELECT {_selected(STORED_WINDOW_SCHEMA)} FROM window_aggregates "
+            f"WHERE window_minutes = %s AND window_start >= {_MS} AND window_start < {_MS} "
+            "ORDER BY window_start, segment_id",
+            STORED_WINDOW_SCHEMA,
             [window_minutes, start_ms, end_ms],
         )
 
@@ -716,20 +738,21 @@ class PostgresStore:
             "l.segment_id, u.issued_ms AS issued_at, u.horizon_minutes, "
             "u.target_ms AS target_time, "
             + ", ".join(f"u.{_q(v)}" for v in _VALUES)
-            + ", u.model_version"
+            + ", u.model_version, "
+            + _INPUT_FILL.format(col="u.input_fill")
         )
         rows = f"latest_predictions l CROSS JOIN LATERAL {_unnest('u', _LATEST_ARRAYS, 'l.')}"
         if segment_id is not None:
             return self._read(
                 f"SELECT {cols} FROM {rows} WHERE l.segment_id = %s "
                 'ORDER BY u.horizon_minutes, u.model_version COLLATE "C" LIMIT %s',
-                PREDICTION_SCHEMA,
+                STORED_PREDICTION_SCHEMA,
                 [segment_id, limit],
             )
         return self._read(
             f"SELECT {cols} FROM {rows} ORDER BY u.issued_ms DESC, l.segment_id, "
             'u.horizon_minutes, u.model_version COLLATE "C" LIMIT %s',
-            PREDICTION_SCHEMA,
+            STORED_PREDICTION_SCHEMA,
             [limit],
         )
 
@@ -741,13 +764,14 @@ class PostgresStore:
             "l.segment_id, u.issued_ms AS issued_at, u.horizon_minutes, "
             "u.target_ms AS target_time, "
             + ", ".join(f"u.{_q(v)}" for v in _VALUES)
-            + ", u.model_version"
+            + ", u.model_version, "
+            + _INPUT_FILL.format(col="u.input_fill")
         )
         rows = f"latest_predictions l CROSS JOIN LATERAL {_unnest('u', _LATEST_ARRAYS, 'l.')}"
         return self._read(
             f"SELECT DISTINCT ON (l.segment_id) {cols} FROM {rows} WHERE u.horizon_minutes = %s "
             'ORDER BY l.segment_id, u.issued_ms DESC, u.model_version COLLATE "C"',
-            PREDICTION_SCHEMA,
+            STORED_PREDICTION_SCHEMA,
             [horizon_minutes],
         )
 
@@ -771,6 +795,17 @@ class PostgresStore:
             return None
         return int(row[0]), int(row[1])
 
+    def count_forecast_issues(
+        self, start_ms: int, end_ms: int, segment_ids: Sequence[str] | None = None
+    ) -> int:
+        # One row per issue (migration 0002's key: segment, issued_at, model).
+        only, params = _segment_filter(segment_ids)
+        return self._scalar(
+            f"SELECT count(*) FROM predictions WHERE issued_at >= {_MS} AND issued_at < {_MS}"
+            + only,
+            [start_ms, end_ms, *params],
+        )
+
     def forecast_history(
         self, segment_id: str, horizon_minutes: int, start_ms: int, end_ms: int
     ) -> pa.Table:
@@ -782,7 +817,8 @@ class PostgresStore:
             f"AS prediction_id, p.segment_id, {_to_ms('p.issued_at')} AS issued_at, "
             "u.horizon_minutes, u.target_ms AS target_time, "
             + ", ".join(f"u.{_q(v)}" for v in _VALUES)
-            + ", p.model_version"
+            + ", p.model_version, "
+            + _INPUT_FILL.format(col="u.input_fill")
         )
         return self._read(
             f"SELECT {cols} FROM predictions p CROSS JOIN LATERAL "
@@ -791,7 +827,7 @@ class PostgresStore:
             f"AND p.last_target >= {_MS} AND p.first_target < {_MS} "
             "AND u.horizon_minutes = %s AND u.target_ms >= %s AND u.target_ms < %s "
             'ORDER BY u.target_ms, p.issued_at, p.model_version COLLATE "C"',
-            PREDICTION_SCHEMA,
+            STORED_PREDICTION_SCHEMA,
             [segment_id, end_ms, start_ms, end_ms, horizon_minutes, start_ms, end_ms],
         )
 
@@ -927,7 +963,7 @@ class PostgresStore:
         equals itself, and a comparison with null is null, so both drop nulls
         and NaNs alike.
         """
-        filters = accuracy_filters(query, _DIALECT.param)
+        filters = accuracy_filters(query, _DIALECT)
         window_filter, window_params = filters.windows, filters.window_params
         prediction_filter, prediction_params = filters.predictions, filters.prediction_params
         bucket_ms = query.bucket_minutes * 60_000
@@ -1061,6 +1097,54 @@ class PostgresStore:
             rows = conn.execute(account_sql.SELECT_KEYS).fetchall()
         return [account_sql.key_from_row(r) for r in rows]
 
+    # whole tables (backup and restore) ------------------------------------------
+    def schema_revision(self) -> str:
+        return migrate.current(self.url) or "none"
+
+    def count_rows(self, table: str) -> int:
+        return self._scalar(f'SELECT count(*) FROM "{checked_table(table)}"')
+
+    def read_table(self, table: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        name = checked_table(table)
+        with self._connection() as conn:
+            schema = _table_schema(conn, name)
+            query = pgsql.SQL("SELECT {} FROM {}").format(
+                pgsql.SQL(", ").join(pgsql.Identifier(c) for c in schema.names),
+                pgsql.Identifier(name),
+            )
+            # A server-side cursor: the rows come batch_rows at a time, never all at once.
+            with conn.cursor(name=f"read_{name}") as cur:
+                cur.execute(query)
+                empty = True
+                while rows := cur.fetchmany(batch_rows):
+                    empty = False
+                    columns = zip(*rows, strict=True)
+                    yield pa.RecordBatch.from_arrays(
+                        [pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)],
+                        schema=schema,
+                    )
+                if empty:  # the columns, even without rows
+                    yield pa.RecordBatch.from_pylist([], schema=schema)
+
+    def append_rows(self, table: str, batch: pa.RecordBatch) -> None:
+        name = checked_table(table)
+        with self._connection() as conn:
+            unknown = set(batch.schema.names) - set(_table_schema(conn, name).names)
+            if unknown:
+                raise ValueError(f"table {name} has no columns {sorted(unknown)}")
+            statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+                pgsql.Identifier(name),
+                pgsql.SQL(", ").join(pgsql.Identifier(c) for c in batch.schema.names),
+            )
+            values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            with conn.cursor() as cur, cur.copy(statement) as copy:
+                for row in zip(*values, strict=True):
+                    copy.write_row(row)
+
+    def delete_rows(self, table: str) -> None:
+        with self._connection() as conn:
+            conn.execute(pgsql.SQL("DELETE FROM {}").format(pgsql.Identifier(checked_table(table))))
+
     # helpers -------------------------------------------------------------------
     def _read(self, query: str, schema: pa.Schema, params: Sequence[Any] = ()) -> pa.Table:
         """Run a SELECT whose columns are schema's (times as epoch ms) into an Arrow table."""
@@ -1111,3 +1195,32 @@ def _segment_filter(segment_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
     if segment_ids is None:
         return "", []
     return " AND segment_id = ANY(%s::text[])", [list(segment_ids)]
+
+
+_ARROW_OF_UDT: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "varchar": pa.string(),
+    "float8": pa.float64(),
+    "float4": pa.float32(),
+    "int2": pa.int16(),
+    "int4": pa.int32(),
+    "int8": pa.int64(),
+    "bool": pa.bool_(),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+}
+
+
+def _table_schema(conn: psycopg.Connection[Any], table: str) -> pa.Schema:
+    """The table's columns as Arrow fields (arrays as lists), in their stored order."""
+    rows = conn.execute(
+        "SELECT column_name, udt_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    fields = []
+    for column, udt in rows:
+        inner = _ARROW_OF_UDT.get(udt.removeprefix("_"))
+        if inner is None:
+            raise ValueError(f"column {table}.{column} has a type backup does not know: {udt}")
+        fields.append(pa.field(column, pa.list_(inner) if udt.startswith("_") else inner))
+    return pa.schema(fields)

@@ -46,8 +46,14 @@ class AccuracyFilters:
     prediction_params: list[Any] = field(default_factory=list)
 
 
-def accuracy_filters(query: AccuracyQuery, placeholder: str) -> AccuracyFilters:
+def accuracy_filters(query: AccuracyQuery, dialect: Dialect) -> AccuracyFilters:
     f = AccuracyFilters()
+    placeholder = dialect.param
+    if query.segment_ids is not None:
+        f.windows += " AND " + dialect.in_list.format(col="segment_id")
+        f.window_params.append(list(query.segment_ids))
+        f.predictions += " AND " + dialect.in_list.format(col="segment_id")
+        f.prediction_params.append(list(query.segment_ids))
     if query.segment_id is not None:
         f.windows += f" AND segment_id = {placeholder}"
         f.window_params.append(query.segment_id)

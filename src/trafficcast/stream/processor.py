@@ -19,28 +19,41 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import sparse
 
+from trafficcast.alerts.accuracy import (
+    MIN_SCORED_CLOSES,
+    AccuracyAlerts,
+    accuracy_rows,
+    horizon_of,
+    reference_mae,
+)
+from trafficcast.alerts.accuracy_rule import AccuracyRuleConfig
 from trafficcast.alerts.congestion import AlertChanges, CongestionAlerts
-from trafficcast.alerts.follow import RuleFollower, scope_mask
+from trafficcast.alerts.follow import Follower, RuleFollower, scope_mask
+from trafficcast.alerts.incident_rule import IncidentRuleConfig
 from trafficcast.alerts.incidents import (
-    INCIDENT,
     IncidentAlerts,
     IncidentRule,
     incident_rows,
     neighbour_matrix,
 )
+from trafficcast.alerts.predicted import PredictedAlerts, predicted_rows
+from trafficcast.alerts.predicted_rule import PredictedRuleConfig
 from trafficcast.alerts.records import pushed_records
-from trafficcast.alerts.rules import CONGESTION, state_key
+from trafficcast.alerts.rules import CongestionRuleConfig, state_key
 from trafficcast.alerts.schema import ACTIVE_STATES
+from trafficcast.alerts.types import CONGESTION, FORECAST_ACCURACY, INCIDENT, PREDICTED_CONGESTION
 from trafficcast.bus.base import Bus
+from trafficcast.domain.fill import FILL_KINDS, OBSERVED, fill_names
 from trafficcast.domain.level_of_service import level_of_service
 from trafficcast.domain.schema import (
     ALERT_SCHEMA,
     LINK_SCHEMA,
-    PREDICTION_SCHEMA,
     SEGMENT_SCHEMA,
+    STORED_PREDICTION_SCHEMA,
+    STORED_WINDOW_SCHEMA,
     TIMESTAMP,
-    WINDOW_SCHEMA,
 )
 from trafficcast.domain.time_of_day import SLOT_MINUTES, slots
 from trafficcast.forecast.blend import BlendForecaster
@@ -55,6 +68,12 @@ from trafficcast.live.messages import prediction_messages, table_messages, traff
 from trafficcast.store.base import AlertQuery, Store
 from trafficcast.stream.catalog import SegmentCatalog
 from trafficcast.stream.dedupe import RecentIds, hash_ids
+from trafficcast.stream.gap_fill import (
+    MISSING_CODE,
+    Filled,
+    SilenceTracker,
+    fill_silent,
+)
 from trafficcast.stream.windowing import NO_WATERMARK, TumblingWindows, WindowResults
 
 log = logging.getLogger(__name__)
@@ -82,6 +101,9 @@ class ProcessorConfig:
     live_interval_ms: int = 1000
     checkpoint_interval_s: float = 5.0
     incident_rule: IncidentRule = field(default_factory=IncidentRule)
+    # A segment silent in a 5-minute window gets a filled, flagged window for this long
+    # after its last reading (stream/gap_fill.py); 0 turns filling off.
+    fill_max_gap_minutes: int = 120
 
 
 @dataclass
@@ -92,6 +114,8 @@ class ProcessorStats:
     late: int = 0
     late_by_window: dict[int, int] = field(default_factory=dict)
     windows_emitted: int = 0
+    # First emissions of 5-minute windows by fill kind (gap_fill.FILL_KINDS order).
+    windows_by_fill: list[int] = field(default_factory=lambda: [0] * len(FILL_KINDS))
     predictions: int = 0
     alerts: int = 0
     batches: int = 0
@@ -128,9 +152,24 @@ class StreamProcessor:
         self.live_interest = live_interest
         # Committed alert changes go here too (alerts/notify's dispatcher; must not block).
         self.on_alerts: Callable[[pa.Table], None] | None = None
+        # After each commit: its events and windows (first emissions and re-emissions), for
+        # the Parquet archive (archive/writer.py; must not block or raise).
+        self.on_commit: Callable[[pa.Table | None, list[pa.Table]], None] | None = None
         # The congestion rule as stored (alerts/rules.py), followed while running.
         self.alert_rules = RuleFollower(lambda: store.get_state(state_key(CONGESTION)))
-        self._alert_scope: tuple[object, int, npt.NDArray[np.bool_]] | None = None
+        # The other rules (alerts/registry.py); the incident rule's thresholds override
+        # config.incident_rule's only once one is stored.
+        self.incident_rules = Follower(
+            IncidentRuleConfig, lambda: store.get_state(state_key(INCIDENT))
+        )
+        self.predicted_rules = Follower(
+            PredictedRuleConfig, lambda: store.get_state(state_key(PREDICTED_CONGESTION))
+        )
+        self.accuracy_rules = Follower(
+            AccuracyRuleConfig, lambda: store.get_state(state_key(FORECAST_ACCURACY))
+        )
+        self._scopes: dict[str, tuple[object, int, npt.NDArray[np.bool_]]] = {}
+        self._reference: tuple[object, npt.NDArray[np.float64]] | None = None
         self._fresh_state()
         self.schedule = ForecastSchedule(
             tuple(sorted(self.config.issue_horizons_min or self.config.horizons_min)),
@@ -169,8 +208,16 @@ class StreamProcessor:
         self.history = RecentHistory()
         self.coalescer = ReadingCoalescer(self.config.live_interval_ms)
         self.congestion = CongestionAlerts(self.alert_rules.rule.engine_rule())
-        self.incidents = IncidentAlerts(self.config.incident_rule)
+        self.incidents = IncidentAlerts(self._incident_rule())
+        self.predicted = PredictedAlerts(self.predicted_rules.rule.engine_rule())
+        self.accuracy = AccuracyAlerts(
+            self.forecaster.horizons_min, self.accuracy_rules.rule.engine_rule()
+        )
         self._incident_graph: tuple[int, int] | None = None  # (links_version, segments)
+        self.silence = SilenceTracker(
+            FORECAST_WINDOW_MINUTES * 60_000, self.config.fill_max_gap_minutes * 60_000
+        )
+        self._fill_graph: tuple[tuple[int, int], sparse.csr_matrix] | None = None
 
     # lifecycle ---------------------------------------------------------------
     @property
@@ -241,6 +288,7 @@ class StreamProcessor:
             owned = pc.is_in(history.column("segment_id"), pa.array(list(segment_ids), pa.string()))
             history = history.filter(owned)
         self.learn_windows(history)
+        self.silence.resume_at(self.watermark_ms)
 
     def learn_windows(self, windows: pa.Table) -> None:
         """Feed closed 5-minute windows (segment_id, window_start, mean_speed, volume) to
@@ -255,10 +303,23 @@ class StreamProcessor:
         )
         slot, day = slots(start, self.config.timezone)
         speed, volume = _floats(windows, "mean_speed"), _floats(windows, "volume")
-        self.forecaster.observe(
-            seg, start + FORECAST_WINDOW_MINUTES * 60_000, slot, day, speed, volume
-        )
+        end = start + FORECAST_WINDOW_MINUTES * 60_000
+        if "fill" in windows.column_names:
+            observed = np.asarray(
+                pc.equal(windows.column("fill"), OBSERVED)
+                .fill_null(True)
+                .to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
+        else:
+            observed = np.ones(len(seg), dtype=bool)
+        # Filled windows carry the forecasts on but never teach the usual profile.
+        o = observed
+        self.forecaster.observe(seg[o], end[o], slot[o], day[o], speed[o], volume[o])
+        f = ~observed
+        self.forecaster.observe_last(seg[f], end[f], speed[f], volume[f])
         self.history.observe(seg, start, speed, volume)
+        self.silence.seed(seg[o], start[o])
 
     def _partition_clock(self, partition: int, segment_ids: Sequence[str]) -> int | None:
         """Where a partition's clock stood at its last committed position (its uncommitted
@@ -489,6 +550,8 @@ class StreamProcessor:
                 delay = min(delay * 2, 5.0)
         self.failure = None
         self.bus.commit(out.position)  # only now may the bus move past these events
+        if self.on_commit is not None:
+            self.on_commit(out.events, out.windows + out.window_updates)
         _log_cycle(out)
         v = self.versions
         v.events += out.events is not None and out.events.num_rows > 0
@@ -595,19 +658,120 @@ class StreamProcessor:
         if len(results) == 0:
             return
         minutes = results.window_ms // 60_000
-        table = self._window_table(results)
-        if results.first_emission.all():
+        fill = np.zeros(len(results), dtype=np.int8)
+        replace = ~results.first_emission
+        messages_at = len(out.messages)  # windows are pushed before what they lead to
+        if minutes == FORECAST_WINDOW_MINUTES:
+            replace = self._came_back(results)
+            # Windows of silent detectors are filled close by close as forecasting goes.
+            results, fill, replace = self._forecast(results, replace, out)
+            kinds = np.bincount(fill[results.first_emission], minlength=len(FILL_KINDS))
+            for k, n in enumerate(kinds.tolist()):
+                self.stats.windows_by_fill[k] += n
+        table = self._window_table(results, fill)
+        if not replace.any():
             out.windows.append(table)
         else:
-            first = pa.array(results.first_emission)
-            out.windows.append(table.filter(first))
-            out.window_updates.append(table.filter(pc.invert(first)))
+            again = pa.array(replace)
+            out.windows.append(table.filter(pc.invert(again)))
+            out.window_updates.append(table.filter(again))
         self.stats.windows_emitted += len(results)
-        self._queue_rows("window", table, out)
-        if minutes == FORECAST_WINDOW_MINUTES:
-            self._forecast(results, out)
+        wanted = self._wanted(table)
+        if wanted is not None:
+            out.messages.insert(messages_at, ("window", table_messages("window", wanted)))
 
-    def _window_table(self, results: WindowResults) -> pa.Table:
+    def _came_back(self, results: WindowResults) -> npt.NDArray[np.bool_]:
+        """Which 5-minute rows replace a stored window: re-emissions, and first readings of
+        a window already judged (it may hold a filled row; the reading supersedes it)."""
+        first = results.first_emission
+        replace = ~first
+        judged = self.silence.through_ms
+        if judged is not None:
+            came_back = first & (results.window_start_ms < judged)
+            replace = replace | came_back
+            self.silence.seed(results.segment[came_back], results.window_start_ms[came_back])
+        return replace
+
+    def _fill_close(
+        self, start: int, results: WindowResults, closed: npt.NDArray[np.int64]
+    ) -> Filled | None:
+        """Judge the window at `start` (its readers are `closed`, rows of `results`) and fill
+        its expected silent segments (stream/gap_fill.py); None when none is silent."""
+        if (
+            self.config.fill_max_gap_minutes <= 0
+            or not self.silence.starts_to_judge(results.window_start_ms[closed]).size
+        ):
+            return None
+        silent = self.silence.judge(start, results.segment[closed])
+        if not len(silent):
+            return None
+        return self._fill_window(
+            start,
+            silent,
+            results.segment[closed],
+            results.mean_speed[closed],
+            results.volume[closed],
+        )
+
+    @staticmethod
+    def _with_filled(
+        results: WindowResults, parts: list[tuple[int, Filled]]
+    ) -> tuple[WindowResults, npt.NDArray[np.int8]]:
+        """`results` with the filled windows appended (count 0, no occupancy or quality),
+        and every row's fill code."""
+        no_fill = np.zeros(len(results), dtype=np.int8)
+        if not parts:
+            return results, no_fill
+        filled = [f for _, f in parts]
+        extra = sum(len(f.segment) for f in filled)
+        speed = np.concatenate([f.speed for f in filled])
+        nan = np.full(extra, np.nan)
+        merged = WindowResults(
+            segment=np.concatenate([results.segment, *(f.segment for f in filled)]),
+            window_start_ms=np.concatenate(
+                [results.window_start_ms, *(np.full(len(f.segment), s) for s, f in parts)]
+            ),
+            window_ms=results.window_ms,
+            count=np.concatenate([results.count, np.zeros(extra, dtype=np.int64)]),
+            mean_speed=np.concatenate([results.mean_speed, speed]),
+            harmonic_mean_speed=np.concatenate([results.harmonic_mean_speed, speed]),
+            volume=np.concatenate([results.volume, *(f.volume for f in filled)]),
+            occupancy=np.concatenate([results.occupancy, nan]),
+            quality=np.concatenate([results.quality, nan]),
+            first_emission=np.concatenate([results.first_emission, np.ones(extra, dtype=bool)]),
+        )
+        return merged, np.concatenate([no_fill, *(f.fill for f in filled)])
+
+    def _fill_window(
+        self,
+        start: int,
+        silent: npt.NDArray[np.int64],
+        seen: npt.NDArray[np.int64],
+        seen_speed: npt.NDArray[np.float64],
+        seen_volume: npt.NDArray[np.float64],
+    ) -> Filled:
+        """Fill one window's silent segments from its readers, the road graph and the
+        forecaster's usual profile for the window's time of day."""
+        size = len(self.catalog.index)
+        slot, day = slots(np.array([start], dtype=np.int64), self.config.timezone)
+        usual = []
+        for profile in (self.forecaster.speed_profile, self.forecaster.volume_profile):
+            values = np.full(size, np.nan)
+            m = min(size, profile.mean.shape[0])
+            known = profile.n[:m, day[0], slot[0]] > 0
+            values[:m] = np.where(known, profile.mean[:m, day[0], slot[0]], np.nan)
+            usual.append(values)
+        graph = (self.links_version, size)
+        if self._fill_graph is None or self._fill_graph[0] != graph:
+            g = Graph.from_links(self.links, self.catalog.index.ids)
+            self._fill_graph = (graph, neighbour_matrix(g.upstream(), g.downstream()))
+        return fill_silent(
+            silent, seen, seen_speed, seen_volume, usual[0], usual[1], self._fill_graph[1]
+        )
+
+    def _window_table(
+        self, results: WindowResults, fill: npt.NDArray[np.int8] | None = None
+    ) -> pa.Table:
         minutes = results.window_ms // 60_000
         los = level_of_service(results.mean_speed, self.catalog.free_flow[results.segment])
         now = int(time.time() * 1000)
@@ -623,10 +787,12 @@ class StreamProcessor:
                 pa.array(results.occupancy, from_pandas=True),
                 pa.array(results.count),
                 pa.array(results.quality, from_pandas=True),
-                pa.array(los),
+                # No speed (a missing window): no level of service either.
+                pa.array(los, mask=~np.isfinite(results.mean_speed)),
                 pa.array(np.full(len(results), now, dtype=np.int64)).cast(TIMESTAMP),
+                fill_names(np.zeros(len(results), dtype=np.int8) if fill is None else fill),
             ],
-            schema=WINDOW_SCHEMA,
+            schema=STORED_WINDOW_SCHEMA,
         )
 
     def _wanted(self, table: pa.Table) -> pa.Table | None:
@@ -639,11 +805,6 @@ class StreamProcessor:
                 return None
             table = table.filter(pc.is_in(table.column("segment_id"), pa.array(list(wanted))))
         return table if table.num_rows else None
-
-    def _queue_rows(self, kind: str, table: pa.Table, out: _Outbox) -> None:
-        wanted = self._wanted(table)
-        if wanted is not None:
-            out.messages.append((kind, table_messages(kind, wanted)))
 
     def set_schedule(self, schedule: ForecastSchedule) -> None:
         """Issue only `schedule`'s horizons, at its closes, from the next window close on.
@@ -675,8 +836,19 @@ class StreamProcessor:
         self.links = links
         self.links_version += 1
 
-    def _forecast(self, results: WindowResults, out: _Outbox) -> None:
+    def _forecast(
+        self, results: WindowResults, replace: npt.NDArray[np.bool_], out: _Outbox
+    ) -> tuple[WindowResults, npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+        """Score, learn, forecast and alert on closed 5-minute windows, and fill the windows
+        of silent detectors close by close (from the profile as it stood at that close).
+
+        Filled windows feed the features and carry the forecasts on; only observed ones are
+        scored, teach the profile and raise alerts. Returns the results with the filled
+        windows appended, every row's fill code (domain/fill.py) and which rows replace a
+        stored window (`replace`, the filled rows never).
+        """
         first = results.first_emission
+        parts: list[tuple[int, Filled]] = []
         seg = results.segment
         start = results.window_start_ms
         # Corrections too: a late event that changes a window changes what comes next.
@@ -688,9 +860,14 @@ class StreamProcessor:
         # leak into an earlier forecast).
         for end in np.unique(ends):
             at = np.flatnonzero(first)[ends == end]
+            close_start = int(end) - FORECAST_WINDOW_MINUTES * 60_000
+            filled = None if replace[at].any() else self._fill_close(close_start, results, at)
+            if filled is not None:
+                parts.append((close_start, filled))
             self.scorer.observe(
                 seg[at], results.window_end_ms[at], results.mean_speed[at], results.volume[at]
             )
+            self._observe_accuracy(int(end), out)
             schedule = self.schedule  # one read per close: another thread may replace it
             self._forget_unissued(schedule.horizons_min)
             self.forecaster.calibrate(self.scorer.speed_mae, self.scorer.volume_rel_mae)
@@ -707,8 +884,30 @@ class StreamProcessor:
                 results.mean_speed[at],
                 results.volume[at],
             )
+            issue_seg, issue_fill = seg[at], np.zeros(len(at), dtype=np.int8)
+            if filled is not None:
+                carried = filled.fill != MISSING_CODE
+                c_seg, c_speed, c_volume = (
+                    filled.segment[carried],
+                    filled.speed[carried],
+                    filled.volume[carried],
+                )
+                self.history.observe(c_seg, np.full(len(c_seg), close_start), c_speed, c_volume)
+                self.forecaster.observe_last(c_seg, np.full(len(c_seg), end), c_speed, c_volume)
+                issue_seg = np.concatenate([issue_seg, c_seg])
+                issue_fill = np.concatenate([issue_fill, filled.fill[carried]])
+            issued: Forecasts | None = None
             if schedule.due(int(end)):
-                self._issue(int(end), seg[at], slot[at], day[at], out, schedule.horizons_min)
+                n = len(issue_seg)
+                issued = self._issue(
+                    int(end),
+                    issue_seg,
+                    np.full(n, slot[at[0]]),
+                    np.full(n, day[at[0]]),
+                    out,
+                    schedule.horizons_min,
+                    issue_fill,
+                )
             self._follow_alert_rule()
             changes = self.congestion.observe(
                 seg[at],
@@ -720,8 +919,13 @@ class StreamProcessor:
             if len(changes):
                 self._queue_alerts(changes, out)
             self._observe_incidents(results, at, usual, usual_days, out)
+            if issued is not None:  # after congestion: a congested segment's prediction ends
+                self._observe_predicted(issued, out)
         if len(ends):
             self.scorer.expire(int(ends.max()) - 2 * 3600_000)
+        merged, fill = self._with_filled(results, parts)
+        extra = len(merged) - len(results)
+        return merged, fill, np.concatenate([replace, np.zeros(extra, dtype=bool)])
 
     def _issue(
         self,
@@ -731,7 +935,10 @@ class StreamProcessor:
         now_day: npt.NDArray[np.int64],
         out: _Outbox,
         horizons_min: tuple[int, ...] | None = None,
+        input_fill: npt.NDArray[np.int8] | None = None,
     ) -> Forecasts:
+        """Forecast `seg` from the windows that closed at `issued_ms`, whose fill codes
+        (domain/fill.py) are `input_fill`."""
         started = time.perf_counter()
         h = (
             self.forecaster.horizons_min
@@ -747,7 +954,7 @@ class StreamProcessor:
             self.forecaster.forecast(seg, issued_ms, now_slot, now_day, t_slot, t_day, h),
         )
         self.scorer.record(forecasts)
-        table = forecasts_table(forecasts, self.catalog.index.take(seg))
+        table = forecasts_table(forecasts, self.catalog.index.take(seg), input_fill)
         out.predictions.append(table)
         self.stats.predictions += table.num_rows
         wanted = self._wanted(table)
@@ -771,22 +978,89 @@ class StreamProcessor:
 
     # alerts ------------------------------------------------------------------------
     def _follow_alert_rule(self) -> None:
-        """Apply a changed congestion rule from this window on; the hysteresis runs stay."""
+        """Apply changed rules from this window on; the hysteresis runs stay."""
         if self.alert_rules.poll():
             self.congestion.set_rule(self.alert_rules.rule.engine_rule())
             log.info("congestion alert rule changed: %s", self.alert_rules.rule.dumps())
+        if self.incident_rules.poll():
+            self.incidents.set_rule(self._incident_rule())
+            log.info("incident alert rule changed: %s", self.incident_rules.rule.dumps())
+        if self.predicted_rules.poll():
+            self.predicted.set_rule(self.predicted_rules.rule.engine_rule())
+            log.info("predicted alert rule changed: %s", self.predicted_rules.rule.dumps())
+        if self.accuracy_rules.poll():
+            self.accuracy.set_rule(self.accuracy_rules.rule.engine_rule())
+            log.info("accuracy alert rule changed: %s", self.accuracy_rules.rule.dumps())
 
-    def _alert_eligible(self, seg: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
+    def invalidate_rules(self) -> None:
+        """Re-read every rule at the next close (after an API change; any thread)."""
+        for follower in (
+            self.alert_rules,
+            self.incident_rules,
+            self.predicted_rules,
+            self.accuracy_rules,
+        ):
+            follower.invalidate()
+
+    def _incident_rule(self) -> IncidentRule:
+        f = self.incident_rules
+        base = self.config.incident_rule
+        return f.rule.engine_rule(base) if f.stored else base
+
+    def _alert_eligible(
+        self, seg: npt.NDArray[np.int64], rule_id: str = CONGESTION
+    ) -> npt.NDArray[np.bool_] | None:
         """Which of these segments the rule's scope lets open an alert (None: all)."""
-        rule = self.alert_rules.rule
+        rule: CongestionRuleConfig | IncidentRuleConfig | PredictedRuleConfig
+        if rule_id == INCIDENT:
+            rule = self.incident_rules.rule
+        elif rule_id == PREDICTED_CONGESTION:
+            rule = self.predicted_rules.rule
+        else:
+            rule = self.alert_rules.rule
         if rule.segment_ids is None:
             return None
         size = len(self.catalog.index)
-        cached = self._alert_scope
+        cached = self._scopes.get(rule_id)
         if cached is None or cached[0] is not rule or cached[1] != size:
             mask = scope_mask(rule.segment_ids, self.catalog.index.get, size)
-            self._alert_scope = cached = (rule, size, mask)
+            self._scopes[rule_id] = cached = (rule, size, mask)
         return cached[2][seg]
+
+    def _observe_predicted(self, forecasts: Forecasts, out: _Outbox) -> None:
+        seg = forecasts.segment
+        opened = self.congestion.open_since_ms
+        congested = np.zeros(len(seg), bool)
+        inside = seg < len(opened)
+        congested[inside] = opened[seg[inside]] > 0
+        changes = self.predicted.observe(
+            seg,
+            forecasts.issued_ms,
+            forecasts.horizons_min,
+            forecasts.speed,
+            self.catalog.free_flow[seg],
+            self._alert_eligible(seg, PREDICTED_CONGESTION),
+            congested,
+        )
+        if len(changes):
+            out.alerts.append(predicted_rows(changes, self.catalog.index.ids.to_pylist()))
+            self.stats.alerts += len(changes)
+
+    def _observe_accuracy(self, at_ms: int, out: _Outbox) -> None:
+        """Judge each horizon's live MAE against the rule's bound at this close."""
+        model = self.model
+        reference = None
+        if model is not None:
+            if self._reference is None or self._reference[0] is not model:
+                mae = reference_mae(model.model.metadata, self.accuracy.horizons_min)
+                self._reference = (model, mae)
+            reference = self._reference[1]
+        scorer = self.scorer
+        mae = np.where(scorer.batches >= MIN_SCORED_CLOSES, scorer.speed_mae, np.nan)
+        changes = self.accuracy.observe(at_ms, mae, reference)
+        if len(changes):
+            out.alerts.append(accuracy_rows(changes, self.accuracy.horizons_min))
+            self.stats.alerts += len(changes)
 
     def _usual_speed(
         self, seg: npt.NDArray[np.int64], day: npt.NDArray[np.int64], slot: npt.NDArray[np.int64]
@@ -821,6 +1095,7 @@ class StreamProcessor:
             usual_days,
             self.catalog.free_flow[seg],
             results.quality[at],
+            self._alert_eligible(seg, INCIDENT),
         )
         if len(changes):
             ids = self.catalog.index.ids.to_pylist()
@@ -828,10 +1103,15 @@ class StreamProcessor:
             self.stats.alerts += len(changes)
 
     def _adopt_open_alerts(self, segment_ids: Sequence[str] | None) -> None:
-        """Carry on the congestion and incident alerts still active in the store (of these
-        segments), so they resolve when traffic recovers and no duplicate opens after a
-        restart."""
-        for alert_type, engine in ((CONGESTION, self.congestion), (INCIDENT, self.incidents)):
+        """Carry on the alerts still active in the store (of these segments), so they
+        resolve when traffic recovers and no duplicate opens after a restart."""
+        self._adopt_accuracy_alerts()
+        engines: tuple[tuple[str, CongestionAlerts | IncidentAlerts | PredictedAlerts], ...] = (
+            (CONGESTION, self.congestion),
+            (INCIDENT, self.incidents),
+            (PREDICTED_CONGESTION, self.predicted),
+        )
+        for alert_type, engine in engines:
             active = self.store.query_alerts(
                 AlertQuery(states=ACTIVE_STATES, alert_type=alert_type, limit=1_000_000)
             )
@@ -856,6 +1136,22 @@ class StreamProcessor:
                     np.array([v[0] for v in index.values()], np.int64),
                     np.array([v[1] for v in index.values()], bool),
                 )
+
+    def _adopt_accuracy_alerts(self) -> None:
+        active = self.store.query_alerts(
+            AlertQuery(states=ACTIVE_STATES, alert_type=FORECAST_ACCURACY, limit=10_000)
+        )
+        seen: set[int] = set()
+        for alert_id, at, severity in zip(
+            active.column("alert_id").to_pylist(),
+            active.column("opened_at").cast(pa.int64()).to_pylist(),
+            active.column("severity").to_pylist(),
+            strict=True,
+        ):
+            horizon = horizon_of(str(alert_id))
+            if horizon is not None and horizon not in seen:  # newest first: keep the newest
+                seen.add(horizon)
+                self.accuracy.adopt_open(horizon, int(at), severity == "major")
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
         rule = self.congestion.rule
@@ -895,16 +1191,7 @@ class StreamProcessor:
             row(
                 seg, opened, at, severity, f"speed back above {rule.resolve_ratio:.0%} of free flow"
             )
-        table = pa.Table.from_arrays(
-            [
-                pa.array([r[f.name] for r in rows], type=pa.int64()).cast(TIMESTAMP)
-                if f.type == TIMESTAMP
-                else pa.array([r[f.name] for r in rows], type=f.type)
-                for f in ALERT_SCHEMA
-            ],
-            schema=ALERT_SCHEMA,
-        )
-        out.alerts.append(table)
+        out.alerts.append(pa.Table.from_pylist(rows, schema=ALERT_SCHEMA))
         self.stats.alerts += len(changes)
 
     def _publish_alerts(self, out: _Outbox) -> None:
@@ -1041,7 +1328,11 @@ class _Outbox:
     position: object = None  # the bus position this output covers
 
 
-def forecasts_table(f: Forecasts, segment_ids: pa.Array) -> pa.Table:
+def forecasts_table(
+    f: Forecasts, segment_ids: pa.Array, input_fill: npt.NDArray[np.int8] | None = None
+) -> pa.Table:
+    """Forecasts as STORED_PREDICTION_SCHEMA rows; `input_fill` holds each segment's fill
+    code of the window it was forecast from (None: not known, null)."""
     n, h = f.speed.shape
     seg_rep = segment_ids.take(pa.array(np.repeat(np.arange(n), h)))
     issued = np.full(n * h, f.issued_ms, dtype=np.int64)
@@ -1063,8 +1354,11 @@ def forecasts_table(f: Forecasts, segment_ids: pa.Array) -> pa.Table:
             pa.array(f.volume_upper.ravel(), from_pandas=True),
             pa.array(f.confidence.ravel(), from_pandas=True),
             pa.array(np.full(n * h, f.model_version)),
+            pa.nulls(n * h, pa.string())
+            if input_fill is None
+            else fill_names(np.repeat(input_fill, h)),
         ],
-        schema=PREDICTION_SCHEMA,
+        schema=STORED_PREDICTION_SCHEMA,
     )
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Browser check of the segment detail page (/segments/:id): header, charts drawn
 // with data, statistics and forecast error that match the API, the horizon and
-// range selectors, neighbour links and the not-found state.
+// range selectors, neighbour links, the imputed-window count and forecast input
+// fill that match the API, and the not-found state.
 //
 //   node e2e/pages/segment.e2e.mjs <baseUrl> <artifactDir>
 import { api, eventually, fail, openLive, runPageCheck, waitFor } from '../harness.mjs';
@@ -99,7 +100,8 @@ await runPageCheck('segment', async ({ page, baseUrl, screenshot, problems }) =>
   );
   const history = await api(baseUrl, `/api/segments/${encodeURIComponent(id)}/history?window_minutes=5&limit=36`);
   const observed = Number(await page.getByTestId('segment-chart-speed').getAttribute('data-observed-points'));
-  const withSpeed = history.windows.filter((w) => w.mean_speed !== null).length;
+  // Imputed windows are drawn as their own series, not as observed points.
+  const withSpeed = history.windows.filter((w) => w.mean_speed !== null && w.fill === 'observed').length;
   if (Math.abs(observed - withSpeed) > 2) fail(`the chart has ${observed} observed points, the API ${withSpeed} windows`);
   await eventually('series drawn on the canvases', async () => {
     const speed = await page.evaluate(countSeriesPixels, ['segment-chart-speed', COLORS]);
@@ -107,6 +109,42 @@ await runPageCheck('segment', async ({ page, baseUrl, screenshot, problems }) =>
     if (!speed || !volume) return 'a chart has no canvas';
     for (const [series, pixels] of Object.entries(speed)) if (pixels < 30) return `speed ${series}: ${pixels} pixels`;
     return volume.observed >= 30 ? null : `volume observed: ${volume.observed} pixels`;
+  });
+
+  // How many windows of the range were not measured, as the API flags them.
+  await eventually('the imputed-window count', async () => {
+    const windows = (await api(baseUrl, `/api/segments/${encodeURIComponent(id)}/history?window_minutes=5&limit=36`)).windows;
+    const bad = windows.find((w) => !['observed', 'imputed_neighbours', 'imputed_profile', 'missing'].includes(w.fill));
+    if (bad) fail(`the API sent a window without a known fill: ${JSON.stringify(bad)}`);
+    const imputed = windows.filter((w) => w.fill === 'imputed_neighbours' || w.fill === 'imputed_profile').length;
+    const missing = windows.filter((w) => w.fill === 'missing').length;
+    const line = page.getByTestId('segment-fill-summary');
+    const shown = {
+      total: num(await line.getAttribute('data-total')),
+      imputed: num(await line.getAttribute('data-imputed')),
+      missing: num(await line.getAttribute('data-missing')),
+    };
+    if (shown.total !== windows.length || shown.imputed !== imputed || shown.missing !== missing) {
+      return `page ${JSON.stringify(shown)}, API ${JSON.stringify({ total: windows.length, imputed, missing })}`;
+    }
+    const text = (await line.innerText()).trim();
+    const want = `${imputed} of ${windows.length} windows imputed in this range`;
+    if (!text.startsWith(want)) return `the line reads "${text}", want "${want}…"`;
+    const imputedPoints = num(await page.getByTestId('segment-chart-speed').getAttribute('data-imputed-points'));
+    const imputedWithSpeed = windows.filter((w) => w.fill.startsWith('imputed') && w.mean_speed !== null).length;
+    return imputedPoints === imputedWithSpeed ? null : `chart ${imputedPoints} imputed points, API ${imputedWithSpeed}`;
+  });
+
+  // The current forecast says what its input was.
+  await eventually('the forecast input fill', async () => {
+    const latest = await api(baseUrl, `/api/predictions/latest?segment_id=${encodeURIComponent(id)}`);
+    const newest = latest.predictions.reduce((a, p) => (!a || p.issued_at > a.issued_at ? p : a), null);
+    const shown = await page.getByTestId('segment-fan-input').getAttribute('data-input-fill');
+    const want = newest?.input_fill ?? '';
+    if (shown !== want) return `page input_fill "${shown}", API "${want}"`;
+    const text = await page.getByTestId('segment-fan-input').innerText();
+    const imputedInput = want === 'imputed_neighbours' || want === 'imputed_profile';
+    return imputedInput === text.includes('from imputed input') ? null : `the note reads "${text}" for ${want}`;
   });
 
   // Statistics and this segment's forecast error match the API.
@@ -186,6 +224,105 @@ await runPageCheck('segment', async ({ page, baseUrl, screenshot, problems }) =>
     'the neighbour page drew no data',
   );
   await screenshot('segment-neighbour');
+
+  // A silent detector, as the history would report it (the fixture's detectors all
+  // report): the page draws the imputed windows apart, counts them and flags the newest.
+  const fills = { 10: 'imputed_neighbours', 11: 'imputed_neighbours', 12: 'imputed_neighbours', 13: 'imputed_profile', 15: 'missing' };
+  const HISTORY = '**/api/segments/*/history?**';
+  let servedNewest = '';
+  await page.route(HISTORY, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    const n = body.windows.length;
+    servedNewest = body.windows.at(-1)?.window_end ?? '';
+    body.windows.forEach((w, i) => {
+      const fill = i === n - 1 ? 'imputed_profile' : fills[n - 1 - i];
+      if (!fill) return;
+      w.fill = fill;
+      w.count = 0;
+      if (fill === 'missing') w.mean_speed = w.harmonic_mean_speed = w.volume = w.occupancy = null;
+    });
+    await route.fulfill({ response, json: body });
+  });
+  // …and forecasts issued from such a window.
+  const LATEST = '**/api/predictions/latest?**';
+  let servedIssue = '';
+  await page.route(LATEST, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    for (const p of body.predictions) {
+      p.input_fill = 'imputed_neighbours';
+      if (p.issued_at > servedIssue) servedIssue = p.issued_at;
+    }
+    await route.fulfill({ response, json: body });
+  });
+  /** The forecast note names the imputed input, unless a live issue (measured input) replaced it meanwhile. */
+  const checkInputNote = async (locator, where) => {
+    const shown = await locator.waitFor({ state: 'attached', timeout: 10_000 }).then(
+      async () => (await locator.innerText()).includes('from imputed input (neighbours)'),
+      () => false,
+    );
+    if (shown) return;
+    const latest = await api(baseUrl, `/api/predictions/latest?segment_id=${encodeURIComponent(id)}`);
+    const newest = latest.predictions.reduce((a, p) => (p.issued_at > a ? p.issued_at : a), '');
+    if (Date.parse(newest) <= Date.parse(servedIssue)) fail(`${where} does not say its forecast came from imputed input`);
+  };
+  await openLive(page, baseUrl, `/segments/${encodeURIComponent(id)}`);
+  await waitFor(
+    page,
+    () => document.querySelector('[data-testid="segment-fill-summary"]')?.dataset.imputed === '5',
+    null,
+    'the page did not count the 5 imputed windows',
+  );
+  const fillText = (await page.getByTestId('segment-fill-summary').innerText()).trim();
+  const wantFill = '5 of 36 windows imputed in this range (3 from neighbours, 2 from the usual profile); 1 missing';
+  if (fillText !== wantFill) fail(`the fill line reads "${fillText}", want "${wantFill}"`);
+  const imputedPoints = Number(await page.getByTestId('segment-chart-speed').getAttribute('data-imputed-points'));
+  if (imputedPoints !== 5) fail(`the chart draws ${imputedPoints} imputed points, want 5`);
+  await eventually('imputed series drawn apart', async () => {
+    const pixels = await page.evaluate(countSeriesPixels, ['segment-chart-speed', { imputed: [0x5e, 0xea, 0xd4] }]);
+    return pixels && pixels.imputed >= 30 ? null : `imputed: ${pixels?.imputed} pixels`;
+  });
+  const legend = await page.getByTestId('segment-chart-speed').locator('.u-legend').innerText();
+  if (!legend.includes('Imputed (neighbours/profile)')) fail(`the legend has no imputed entry: "${legend}"`);
+  // The newest window is flagged next to the speed, unless a live window replaced it meanwhile.
+  const note = page.getByTestId('segment-latest-fill');
+  if ((await note.count()) === 1 && !(await note.innerText()).includes('estimated from the usual profile')) {
+    fail(`the latest-window note reads "${await note.innerText()}"`);
+  }
+  await checkInputNote(page.getByTestId('segment-fan-input'), 'the segment page');
+  await screenshot('segment-imputed');
+
+  // The map's side panel flags the same newest window next to the speed.
+  await openLive(page, baseUrl, '/map');
+  const search = page.getByRole('combobox', { name: /find a segment/i });
+  await search.fill(segment.name || id);
+  const option = page.getByRole('option', { name: new RegExp(id) });
+  await option.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => fail(`the map search did not list ${id}`));
+  const optionIndex = await page.getByRole('option').evaluateAll((els, want) => els.findIndex((el) => el.textContent.includes(want)), id);
+  for (let i = 0; i <= optionIndex; i++) await search.press('ArrowDown');
+  await search.press('Enter');
+  const panel = page.locator(`aside.panel[data-segment-id="${id}"]`);
+  await panel.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => fail(`the map panel for ${id} did not open`));
+  const panelNote = panel.getByTestId('panel-latest-fill');
+  const flagged = await panelNote.waitFor({ state: 'visible', timeout: 10_000 }).then(
+    () => true,
+    () => false,
+  );
+  if (flagged) {
+    if ((await panelNote.getAttribute('data-fill')) !== 'imputed_profile') fail('the map panel names the wrong fill');
+    if (!(await panelNote.innerText()).includes('estimated from the usual profile')) {
+      fail(`the map panel's note reads "${await panelNote.innerText()}"`);
+    }
+  } else {
+    // Excused only if a live (measured) window has since become the newest.
+    const newest = (await api(baseUrl, `/api/segments/${encodeURIComponent(id)}/history?window_minutes=5&limit=1`)).windows[0];
+    if (!newest || Date.parse(newest.window_end) <= Date.parse(servedNewest)) fail('the map panel does not flag the imputed window');
+  }
+  await checkInputNote(panel.getByTestId('panel-forecast-input'), 'the map panel');
+  await screenshot('map-panel-imputed');
+  await page.unroute(HISTORY);
+  await page.unroute(LATEST);
 
   // An unknown id: a clear not-found state.
   await openLive(page, baseUrl, `/segments/${MISSING_ID}`);

@@ -6,8 +6,8 @@ describe('role capabilities', () => {
     for (const role of ['viewer', 'api', null, undefined, 'root', '']) expect(capabilitiesOf(role).size).toBe(0);
   });
 
-  it('lets an analyst act on alerts and retrain, but not manage models, settings, rules or accounts', () => {
-    expect([...capabilitiesOf('analyst')].sort()).toEqual(['alerts.act', 'models.train']);
+  it('lets an analyst act on alerts, retrain and run reports, but not manage models, settings, rules or accounts', () => {
+    expect([...capabilitiesOf('analyst')].sort()).toEqual(['alerts.act', 'models.train', 'reports.run']);
     expect(can('analyst', 'models.manage')).toBe(false);
     expect(can('analyst', 'alerts.rules')).toBe(false);
   });
@@ -19,5 +19,6 @@ describe('role capabilities', () => {
   it('names the roles needed in the tooltip', () => {
     expect(requirement('alerts.act')).toBe('Needs the analyst or admin role');
     expect(requirement('models.manage')).toBe('Needs the admin role');
+    expect(requirement('reports.run')).toBe('Needs the analyst or admin role');
   });
 });

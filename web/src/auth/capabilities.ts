@@ -7,7 +7,8 @@ export type Capability =
   | 'models.manage' // promote / roll back
   | 'forecast.settings'
   | 'alerts.rules'
-  | 'accounts.manage'; // users and API keys
+  | 'accounts.manage' // users and API keys
+  | 'reports.run'; // performance reports and their CSV / PDF
 
 const ALLOWED: Record<Capability, readonly string[]> = {
   'alerts.act': ['analyst', 'admin'],
@@ -16,6 +17,7 @@ const ALLOWED: Record<Capability, readonly string[]> = {
   'forecast.settings': ['admin'],
   'alerts.rules': ['admin'],
   'accounts.manage': ['admin'],
+  'reports.run': ['analyst', 'admin'],
 };
 
 export const CAPABILITIES = Object.keys(ALLOWED) as Capability[];

@@ -17,7 +17,8 @@ import { BAND_COLORS, speedBand, type BandThresholds } from '../bands';
 import { formatSpeed, type SpeedUnit } from '../format';
 import type { LiveStore } from '../liveStore';
 import type { MapLiveStats } from '../testHooks';
-import type { Segment } from '../types';
+import { fillNote } from '../fill';
+import type { Segment, WindowFill } from '../types';
 import { alertFeatures, type SegmentAlerts, type Severity } from './alerts';
 import type { BaseMap } from './baseMap';
 import { BandStateSync } from './bandSync';
@@ -56,6 +57,8 @@ export interface TrafficMapProps {
   pastSpeeds: ReadonlyMap<string, number | null> | null;
   /** How the tooltip names the past window, e.g. "08:00–08:05 UTC". */
   pastLabel: string | null;
+  /** Segments whose past window was imputed or missing (absent = measured). */
+  pastFills?: ReadonlyMap<string, WindowFill> | null;
   visible: Readonly<Record<LayerGroup, boolean>>;
   forecast: ForecastBySegment | null;
   horizon: number;
@@ -288,11 +291,14 @@ function MapTooltip({
   limits,
   pastSpeeds,
   pastLabel,
+  pastFills,
   visible,
   forecast,
   horizon,
   alerts,
 }: TrafficMapProps & { hover: Hover }) {
+  const pastFill = pastSpeeds ? pastFills?.get(hover.segmentId) : undefined;
+  const pastNote = fillNote(pastFill);
   const segment = byId.get(hover.segmentId);
   const speed = pastSpeeds ? pastSpeeds.get(hover.segmentId) : store.reading(hover.segmentId)?.speed;
   const segmentAlerts = visible.alerts ? alerts.get(hover.segmentId) : undefined;
@@ -313,6 +319,11 @@ function MapTooltip({
           {formatSpeed(speed, unit)}
         </strong>
       </span>
+      {pastNote && (
+        <span className="map-tooltip-row map-tooltip-fill" data-testid="tooltip-fill" data-fill={pastFill}>
+          {pastNote}
+        </span>
+      )}
       {visible.forecast && (
         <span className="map-tooltip-row map-tooltip-forecast">
           <span

@@ -1,5 +1,6 @@
 // Shapes of the map's layer endpoints (src/trafficcast/api/traffic_layers_models.py);
 // alerts are the shared AlertRecord (../types).
+import type { WindowFill } from '../types';
 
 export interface ForecastLayerRow {
   segment_id: string;
@@ -10,6 +11,7 @@ export interface ForecastLayerRow {
   speed_upper: number | null;
   confidence: number | null;
   model_version: string;
+  input_fill?: WindowFill | null;
 }
 
 export interface ForecastLayerResponse {
@@ -23,6 +25,7 @@ export interface HistoryLayerRow {
   volume: number | null;
   occupancy: number | null;
   level_of_service: string | null;
+  fill?: WindowFill;
 }
 
 export interface HistoryLayerResponse {

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { Link } from 'react-router';
 import { BAND_COLORS, bandLabels, speedBand } from '../bands';
 import { convertSpeed, formatDateTimeUtc, formatSpeed, formatSpeedRange, formatTimeUtc, speedUnitLabel } from '../format';
+import { fillNote, fillOf, inputFillNote, latestWindow } from '../fill';
 import { usePreferences } from '../preferences';
 import type { LiveStore } from '../liveStore';
 import type { Segment } from '../types';
@@ -36,6 +37,11 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
   const { unit } = prefs;
   const band = speedBand(reading?.speed, prefs);
   const labels = bandLabels(prefs, unit);
+  // The speed above is the last raw reading; when the detector is silent its newest
+  // 5-minute window is filled, and the panel must not let that pass for a measurement.
+  const latest = useMemo(() => latestWindow(detail.windows), [detail.windows]);
+  const latestFill = latest ? fillOf(latest) : null;
+  const latestNote = fillNote(latestFill);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -77,6 +83,12 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
           </span>
           <span>LOS {reading?.level_of_service ?? '—'}</span>
           <span>{reading ? formatDateTimeUtc(reading.timestamp) : 'no reading yet'}</span>
+          {latest && latestNote && (
+            <span className="panel-fill-note" data-testid="panel-latest-fill" data-fill={latestFill ?? ''}>
+              Latest 5-min window {latestNote}
+              {latest.mean_speed != null ? `: ${formatSpeed(latest.mean_speed, unit)}` : ''}
+            </span>
+          )}
         </div>
       </section>
 
@@ -135,6 +147,12 @@ export function SegmentPanel({ segment, store, onClose }: SegmentPanelProps) {
         {detail.forecasts[0] && (
           <p className="panel-muted">
             Issued {formatDateTimeUtc(detail.forecasts[0].issued_at)} · {detail.forecasts[0].model_version}
+            {inputFillNote(detail.forecasts[0].input_fill) && (
+              <span className="panel-fill-note" data-testid="panel-forecast-input">
+                {' '}
+                · {inputFillNote(detail.forecasts[0].input_fill)}
+              </span>
+            )}
           </p>
         )}
       </section>

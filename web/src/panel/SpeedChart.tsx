@@ -10,16 +10,20 @@ import type { ChartValue, SpeedChartData } from './chartData';
 const FORECAST_BAND_FILL = 'rgba(192, 132, 252, 0.2)';
 const BAND_EDGE_COLOR = 'rgba(192, 132, 252, 0.45)';
 const HEIGHT = 230;
+/** As on the segment page (pages/segment/SegmentChart.tsx). */
+const IMPUTED_COLOR = '#5eead4';
+const HOLLOW = '#161b22';
 
 /** The series in the viewer's unit (the API's speeds are mph). */
 function toAligned(data: SpeedChartData, unit: SpeedUnit): uPlot.AlignedData {
   const inUnit = (values: readonly ChartValue[]) => values.map((v) => (v == null ? v : convertSpeed(v, unit)));
-  return [data.x, inUnit(data.observed), inUnit(data.forecast), inUnit(data.lower), inUnit(data.upper)];
+  return [data.x, inUnit(data.observed), inUnit(data.forecast), inUnit(data.lower), inUnit(data.upper), inUnit(data.imputed)];
 }
 
 function chartOptions(
   width: number,
   issuedAt: { current: number | null },
+  imputedAt: { current: readonly boolean[] },
   unit: SpeedUnit,
   limits: BandThresholds,
 ): uPlot.Options {
@@ -66,6 +70,21 @@ function chartOptions(
       // edge's entry is hidden in CSS (.u-series:nth-child(5)).
       { label: '80% band', stroke: BAND_EDGE_COLOR, width: 1, value: formatBand, points: { show: false } },
       { label: '80% high', stroke: BAND_EDGE_COLOR, width: 1, value: formatValue, points: { show: false } },
+      {
+        label: 'Imputed',
+        stroke: IMPUTED_COLOR,
+        width: 1.5,
+        dash: [3, 3],
+        value: formatValue,
+        // Hollow points on the imputed windows only, not on the measured points anchoring the line.
+        points: {
+          show: true,
+          size: 6,
+          width: 1.5,
+          fill: HOLLOW,
+          filter: () => imputedAt.current.flatMap((on, i) => (on ? [i] : [])),
+        },
+      },
     ],
     bands: [{ series: [4, 3], fill: FORECAST_BAND_FILL }],
     legend: { live: true },
@@ -86,19 +105,21 @@ export function SpeedChart({
   limits: BandThresholds;
 }) {
   const issuedAtRef = useRef<number | null>(null);
+  const imputedAtRef = useRef<readonly boolean[]>([]);
   const { fastAboveMph, slowBelowMph } = limits;
   // Created empty: the data effect below runs right after and fills it. A new unit or
   // new band limits rebuild the chart (labels, guides and scale change).
   const { container, plot } = useUPlot(
     (width) => ({
-      options: chartOptions(width, issuedAtRef, unit, { fastAboveMph, slowBelowMph }),
-      data: [[], [], [], [], []],
+      options: chartOptions(width, issuedAtRef, imputedAtRef, unit, { fastAboveMph, slowBelowMph }),
+      data: [[], [], [], [], [], []],
     }),
     [unit, fastAboveMph, slowBelowMph],
   );
 
   useEffect(() => {
     issuedAtRef.current = data.issuedAt;
+    imputedAtRef.current = data.imputedAt;
     plot.current?.setData(toAligned(data, unit));
   }, [data, unit, plot, fastAboveMph, slowBelowMph]);
 

@@ -76,3 +76,22 @@ describe('buildSpeedChartData', () => {
     expect(buildSpeedChartData([], []).x).toEqual([]);
   });
 });
+
+describe('buildSpeedChartData with filled windows', () => {
+  it('keeps imputed windows off the observed line and joins them to the measured points beside them', () => {
+    const windows: TrafficWindow[] = [
+      win(0, 50),
+      win(5, 49),
+      { ...win(10, 44), fill: 'imputed_neighbours', count: 0 },
+      { ...win(15, 43), fill: 'imputed_profile', count: 0 },
+      { ...win(20, null), fill: 'missing', count: 0 },
+      win(25, 47),
+      win(30, 46),
+    ];
+    const data = buildSpeedChartData(windows, []);
+    expect(data.x).toEqual([5, 10, 15, 20, 25, 30, 35].map(minutes));
+    expect(data.observed).toEqual([50, 49, null, null, null, 47, 46]);
+    expect(data.imputed).toEqual([null, 49, 44, 43, null, null, null]);
+    expect(data.imputedAt).toEqual([false, false, true, true, false, false, false]);
+  });
+});

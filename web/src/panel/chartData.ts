@@ -5,6 +5,11 @@
 // the line going". Columns are aligned on the union of all timestamps, so a series
 // is `undefined` where only another series has a point, and `null` only where data
 // is really missing (a window without speed, or missing windows).
+//
+// Imputed windows (a silent detector's, filled from neighbours or the usual
+// profile) have their own column, never the observed one, anchored on the
+// measured points beside them so the two lines join.
+import { fillOf, isImputed } from '../fill';
 import { toEpochSeconds } from '../format';
 import type { Prediction, TrafficWindow } from '../types';
 
@@ -13,6 +18,9 @@ export type ChartValue = number | null | undefined;
 export interface SpeedChartData {
   x: number[];
   observed: ChartValue[];
+  imputed: ChartValue[];
+  /** Per x: true where an imputed window is plotted (drawn as a hollow point). */
+  imputedAt: boolean[];
   forecast: ChartValue[];
   lower: ChartValue[];
   upper: ChartValue[];
@@ -28,6 +36,8 @@ export interface ChartOptions {
 
 interface Row {
   observed?: number | null;
+  imputed?: number | null;
+  imputedAt?: boolean;
   forecast?: number;
   lower?: number;
   upper?: number;
@@ -55,28 +65,41 @@ export function buildSpeedChartData(
   // A window's mean is known once it closes, so it is plotted at its end; the
   // forecast issued at that moment then continues from the last observed point.
   const observed = windows
-    .map((w) => ({ start: toEpochSeconds(w.window_start), end: toEpochSeconds(w.window_end), speed: w.mean_speed }))
+    .map((w) => ({
+      start: toEpochSeconds(w.window_start),
+      end: toEpochSeconds(w.window_end),
+      speed: w.mean_speed,
+      fill: fillOf(w),
+    }))
     .filter((w) => Number.isFinite(w.start) && Number.isFinite(w.end))
     .sort((a, b) => a.end - b.end);
   const newestEnd = observed.at(-1)?.end;
   const since = newestEnd === undefined ? -Infinity : newestEnd - historyHours * 3600;
   const windowSeconds = windowMinutes * 60;
 
+  const inRange = observed.filter((w) => w.end >= since);
   let previousEnd: number | null = null;
   let lastObserved: { x: number; speed: number } | null = null;
-  for (const w of observed) {
-    if (w.end < since) continue;
+  for (const [i, w] of inRange.entries()) {
     if (previousEnd !== null && w.start - previousEnd >= windowSeconds / 2) {
       // Missing windows: break the line instead of drawing a straight lie across.
-      row(previousEnd + windowSeconds / 2).observed = null;
+      const gap = row(previousEnd + windowSeconds / 2);
+      gap.observed = gap.imputed = null;
     }
     previousEnd = w.end;
-    if (finite(w.speed)) {
-      row(w.end).observed = w.speed;
-      lastObserved = { x: w.end, speed: w.speed };
+    const r = row(w.end);
+    const speed = finite(w.speed) ? w.speed : null;
+    if (isImputed(w.fill)) {
+      r.observed = null;
+      r.imputed = speed;
+      r.imputedAt = true;
     } else {
-      row(w.end).observed = null;
+      r.observed = speed;
+      const beside = (o: (typeof inRange)[number] | undefined) =>
+        o !== undefined && isImputed(o.fill) && Math.abs(o.end - w.end) <= windowSeconds * 1.5;
+      r.imputed = w.fill === 'observed' && (beside(inRange[i - 1]) || beside(inRange[i + 1])) ? speed : null;
     }
+    if (speed !== null) lastObserved = { x: w.end, speed };
   }
 
   const targets = forecasts
@@ -106,6 +129,8 @@ export function buildSpeedChartData(
   return {
     x,
     observed: x.map((t) => at(t).observed),
+    imputed: x.map((t) => at(t).imputed),
+    imputedAt: x.map((t) => at(t).imputedAt === true),
     forecast: x.map((t) => at(t).forecast),
     lower: x.map((t) => at(t).lower),
     upper: x.map((t) => at(t).upper),

@@ -12,6 +12,8 @@ export const NAV_ITEMS: readonly { to: string; label: string }[] = [
   { to: '/analytics', label: 'Analytics' },
   { to: '/predictions', label: 'Predictions' },
   { to: '/alerts', label: 'Alerts' },
+  { to: '/quality', label: 'Detectors' },
+  { to: '/reports', label: 'Reports' },
   { to: '/settings', label: 'Settings' },
 ];
 

@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 import pyarrow as pa
 
-from trafficcast.alerts.follow import RuleFollower
+from trafficcast.alerts.follow import RuleBook
 from trafficcast.alerts.notify import email, payload, webhook
 from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.notify.retry import Job, Outcome, RetryPolicy, deliver
-from trafficcast.alerts.rules import CONGESTION, CongestionRuleConfig
+from trafficcast.alerts.registry import RULES
+from trafficcast.alerts.rules import RuleConfig
 from trafficcast.store.base import AlertQuery, Store
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,15 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
-        read_rule: Callable[[], str | None],
+        read_state: Callable[[str], str | None],
         config: NotifyConfig,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
-        self.rules = RuleFollower(read_rule, interval_s=1.0)
+        # Each alert's rule, by its type (alerts/registry.py), read by state key.
+        self.rules = RuleBook(RULES, read_state, interval_s=1.0)
         self.stats = DispatchStats()
         self._queue: queue.Queue[pa.Table] = queue.Queue(maxsize=config.queue_size)
         self._stop = threading.Event()
@@ -136,26 +138,23 @@ class Dispatcher:
                     log.warning("escalation check failed: %s", exc)
                 next_check = time.monotonic() + check_s
 
-    def _rule(self) -> CongestionRuleConfig:
-        self.rules.poll()
-        return self.rules.rule
-
     # delivery -------------------------------------------------------------------
     def _changes(self, records: pa.Table) -> None:
-        rule = self._rule()
-        targets = delivery_targets(rule.notify)
-        if not targets:
-            return
         for record in records.to_pylist():
-            if record.get("alert_type") != CONGESTION:
-                continue  # only the congestion rule exists yet; others carry no targets
+            rule = self.rules.for_alert_type(str(record.get("alert_type")))
+            if rule is None:
+                continue  # a type no rule raises: nowhere to send it but the dashboard
             event = payload.event_of(record)
-            for target in targets:
-                self.send(record, CONGESTION, event, target)
+            for target in delivery_targets(rule.notify):
+                self.send(record, rule.rule_id, event, target)
 
     def escalate(self) -> None:
-        """Send alerts still open past the rule's escalate_after_minutes to escalate_to, once."""
-        rule = self._rule()
+        """Send alerts still open past their rule's escalate_after_minutes to its
+        escalate_to, once."""
+        for rule_id in RULES:
+            self._escalate(self.rules.rule(rule_id))
+
+    def _escalate(self, rule: RuleConfig) -> None:
         after = rule.escalate_after_minutes
         targets = delivery_targets(rule.escalate_to)
         if after is None or not targets:
@@ -164,7 +163,7 @@ class Dispatcher:
         due = self.store.query_alerts(
             AlertQuery(
                 states=("open",),
-                alert_type=CONGESTION,
+                alert_type=rule.alert_type,
                 until_ms=now_ms - after * MIN_MS + 1,
                 limit=10_000,
             )
@@ -180,7 +179,7 @@ class Dispatcher:
             self._escalated.add(alert_id)
             self.stats.escalations += 1
             for target in targets:
-                self.send(record, CONGESTION, "escalated", target)
+                self.send(record, rule.rule_id, "escalated", target)
 
     def send(self, record: dict[str, Any], rule_id: str, event: str, target: str) -> bool:
         """Deliver one notification to one target with retries; True when delivered."""

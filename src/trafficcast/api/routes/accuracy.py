@@ -6,9 +6,7 @@ the newest bucket against the error over the whole range.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from trafficcast.analytics.forecast_accuracy import by_horizon
 from trafficcast.api.authz import allow
 from trafficcast.api.deps import cached_json, get_runtime, to_ms
 from trafficcast.api.errors import ApiError
@@ -191,45 +190,3 @@ def newest_window_end(store: Store, probe_ms: int) -> int | None:
         return newest_event - newest_event % FORECAST_WINDOW_MS
     ends = recent.column("window_end").cast(TIMESTAMP).cast(pa.int64())
     return int(pc.max(ends).as_py())
-
-
-def by_horizon(table: pa.Table) -> list[dict[str, Any]]:
-    """Whole-range figures per horizon from the bucket rows, each bucket weighted by its n."""
-    if table.num_rows == 0:
-        return []
-    starts = table.column("bucket_start").cast(pa.int64()).to_pylist()
-    rows = table.drop_columns(["bucket_start"]).to_pylist()
-    for row, bucket in zip(rows, starts, strict=True):
-        row["bucket"] = bucket
-    out: list[dict[str, Any]] = []
-    for horizon in sorted({r["horizon_minutes"] for r in rows}):
-        group = [r for r in rows if r["horizon_minutes"] == horizon]
-        newest = max(r["bucket"] for r in group)
-        mae = _weighted(group, "speed_mae")
-        mse = _weighted(group, "speed_rmse", squared=True)
-        recent = _weighted([r for r in group if r["bucket"] == newest], "speed_mae")
-        out.append(
-            {
-                "horizon_minutes": horizon,
-                "n": sum(r["n"] for r in group),
-                "speed_mae": mae,
-                "speed_rmse": None if mse is None else math.sqrt(mse),
-                "speed_mape": _weighted(group, "speed_mape"),
-                "speed_coverage": _weighted(group, "speed_coverage"),
-                "recent_mae": recent,
-                "trend": recent / mae if recent is not None and mae else None,
-            }
-        )
-    return out
-
-
-def _weighted(rows: Sequence[dict[str, Any]], name: str, squared: bool = False) -> float | None:
-    """Mean of a per-bucket figure weighted by n, over buckets where it is known."""
-    total = weight = 0.0
-    for r in rows:
-        value = r[name]
-        if value is None or not math.isfinite(value):
-            continue
-        total += r["n"] * (value * value if squared else value)
-        weight += r["n"]
-    return total / weight if weight else None

@@ -1,10 +1,9 @@
 """Alerts: the list and its history, an operator's acknowledge / resolve, and the rules.
 
-The alert engine proper (incident, predicted-congestion, accuracy and system
-alerts; webhook and e-mail delivery; escalation) grows in its own issue. Here:
-the lifecycle open -> acknowledged -> resolved, and the congestion rule the
-stream processors apply. Every change an operator makes is pushed to every
-dashboard as an `alert` message.
+The lifecycle open -> acknowledged -> resolved, and the rules the stream processors
+apply: one GET and one PUT route per rule type registered in alerts/registry.py, each
+with the models derived from its fields (api/alerts_models.py). Every change an
+operator makes is pushed to every dashboard as an `alert` message.
 """
 
 from __future__ import annotations
@@ -16,28 +15,22 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from trafficcast.alerts.notify.attempts import NotificationAttempt
-from trafficcast.alerts.rules import (
-    CONGESTION,
-    RULE_IDS,
-    CongestionRuleConfig,
-    FieldError,
-    state_key,
-    validate,
-)
+from trafficcast.alerts.registry import RULE_IDS, RULES
+from trafficcast.alerts.rules import FieldError, RuleConfig, state_key
 from trafficcast.alerts.schema import ACTIVE, ACTIVE_STATES, TransitionRefused, check_transition
+from trafficcast.api.alert_push import push_alerts
 from trafficcast.api.alerts_models import (
+    RULE_MODELS,
     AlertAction,
     AlertRecord,
     AlertRecords,
-    CongestionRuleIn,
-    CongestionRuleOut,
     RuleList,
     has_control_characters,
 )
@@ -49,9 +42,7 @@ from trafficcast.api.notification_models import NotificationAttempts
 from trafficcast.api.responses import JSON
 from trafficcast.api.time_params import IsoDateTime
 from trafficcast.auth.roles import ADMINS, ANALYSTS, READERS
-from trafficcast.bus.kafka import KafkaBus
 from trafficcast.encoding import arrow_rows
-from trafficcast.live.messages import table_messages
 from trafficcast.runtime import Runtime
 from trafficcast.store.base import AlertQuery
 
@@ -85,7 +76,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     409: {**ERROR_RESPONSES[404], "description": "The alert's state does not allow this"},
 }
-RULE_ID = Path(description="the rule's id; for now the one rule `congestion`", max_length=64)
+RULE_ID = Path(description="a rule id other than the registered ones", max_length=64)
 ALERT_ID = Path(description="e.g. congestion:<segment_id>:<opened epoch ms>", max_length=512)
 
 
@@ -140,42 +131,38 @@ async def list_alerts(
 
 
 # rules (before /{alert_id}, whose path would match them) ----------------------------
-def _stored_rule(runtime: Runtime) -> CongestionRuleConfig:
-    text = runtime.store.get_state(state_key(CONGESTION))
+def _stored_rule(runtime: Runtime, config: type[RuleConfig]) -> RuleConfig:
+    text = runtime.store.get_state(state_key(config.rule_id))
     try:
-        return CongestionRuleConfig.loads(text)
+        return config.loads(text)
     except (ValueError, KeyError, TypeError) as exc:
         # The processors keep the rule they run (alerts/follow.py); so must we show one.
-        log.error("the stored congestion rule is not valid; showing the default: %s", exc)
-        return CongestionRuleConfig()
+        log.error("the stored %s rule is not valid; showing the default: %s", config.rule_id, exc)
+        return config.loads(None)
 
 
-def _known_rule(rule_id: str) -> None:
-    if rule_id not in RULE_IDS:
-        raise ApiError(
-            404,
-            f"no alert rule {rule_id[:64]!r}; rules: {', '.join(RULE_IDS)}",
-            details=[{"field": "rule_id", "reason": "unknown rule"}],
-        )
-
-
-@router.get("/rules", dependencies=[allow(READERS)], response_model=RuleList, summary="Alert rules")
-async def list_rules(runtime: Runtime = Depends(get_runtime)) -> JSON:
-    rule = await run_in_threadpool(_stored_rule, runtime)
-    return JSON({"rules": [rule.as_json()]})
+def _unknown_rule(rule_id: str) -> ApiError:
+    return ApiError(
+        404,
+        f"no alert rule {rule_id[:64]!r}; rules: {', '.join(RULE_IDS)}",
+        details=[{"field": "rule_id", "reason": "unknown rule"}],
+    )
 
 
 @router.get(
-    "/rules/{rule_id}",
+    "/rules",
     dependencies=[allow(READERS)],
-    response_model=CongestionRuleOut,
-    responses=ERROR_RESPONSES,
-    summary="One alert rule",
+    response_model=RuleList,
+    summary="Alert rules",
+    description="Every rule type, as stored (its defaults until changed): "
+    + ", ".join(RULE_IDS)
+    + ".",
 )
-async def get_rule(rule_id: str = RULE_ID, runtime: Runtime = Depends(get_runtime)) -> JSON:
-    _known_rule(rule_id)
-    rule = await run_in_threadpool(_stored_rule, runtime)
-    return JSON(rule.as_json())
+async def list_rules(runtime: Runtime = Depends(get_runtime)) -> JSON:
+    def read() -> list[dict[str, Any]]:
+        return [_stored_rule(runtime, config).as_json() for config in RULES.values()]
+
+    return JSON({"rules": await run_in_threadpool(read)})
 
 
 def _segment_checker(runtime: Runtime) -> Callable[[str], bool]:
@@ -194,47 +181,33 @@ def _segment_checker(runtime: Runtime) -> Callable[[str], bool]:
     return known
 
 
-@router.put(
-    "/rules/{rule_id}",
-    dependencies=[allow(ADMINS)],
-    response_model=CongestionRuleOut,
-    responses=ERROR_RESPONSES,
-    summary="Replace an alert rule",
-    description="Validated, stored, and applied by every running stream processor from "
-    "the next window (alerts already open keep their hysteresis). `enabled: false` stops "
-    "new alerts; open ones still resolve. `scope.segment_ids` limits which segments may "
-    "alert (null: all). `notify` targets get every opening and resolution: `dashboard` "
-    "live over the WebSocket, `webhook:` as a signed JSON POST and `email:` over SMTP, "
-    "retried with backoff, each attempt listed by GET /api/alerts/{alert_id}/notifications. "
-    "`escalate_after_minutes` + `escalate_to`: an alert still open (unacknowledged) that "
-    "long after it opened is sent once to those targets.",
+_PUT_DESCRIPTION = (
+    "Validated, stored, and applied by every running stream processor from the next "
+    "window (alerts already open keep their hysteresis). `enabled: false` stops new "
+    "alerts; open ones still resolve. `scope.segment_ids` (where the rule has a scope) "
+    "limits which segments may alert (null: all). `notify` targets get every opening and "
+    "resolution: `dashboard` live over the WebSocket, `webhook:` as a signed JSON POST "
+    "and `email:` over SMTP, retried with backoff, each attempt listed by "
+    "GET /api/alerts/{alert_id}/notifications. `escalate_after_minutes` + `escalate_to`: "
+    "an alert still open (unacknowledged) that long after it opened is sent once to "
+    "those targets."
 )
-async def put_rule(
-    body: CongestionRuleIn,
-    rule_id: str = RULE_ID,
-    runtime: Runtime = Depends(get_runtime),
-) -> JSON:
-    _known_rule(rule_id)
+
+
+async def _put_rule(config: type[RuleConfig], body: BaseModel, runtime: Runtime) -> JSON:
+    rule_id = config.rule_id
+    data = body.model_dump()
     errors: list[FieldError] = []
-    if body.rule_id is not None and body.rule_id != rule_id:
+    if data.get("rule_id") is not None and data["rule_id"] != rule_id:
         errors.append(FieldError("rule_id", f"does not match the path ({rule_id})"))
-    if body.alert_type is not None and body.alert_type != CONGESTION:
-        errors.append(FieldError("alert_type", f"the {rule_id} rule raises {CONGESTION} alerts"))
-    rule = CongestionRuleConfig(
-        enabled=body.enabled,
-        open_ratio=body.open_ratio,
-        open_minutes=body.open_minutes,
-        resolve_ratio=body.resolve_ratio,
-        resolve_minutes=body.resolve_minutes,
-        major_ratio=body.major_ratio,
-        segment_ids=None if body.scope.segment_ids is None else tuple(body.scope.segment_ids),
-        notify=tuple(body.notify),
-        escalate_after_minutes=body.escalate_after_minutes,
-        escalate_to=tuple(body.escalate_to),
-    )
+    if data.get("alert_type") is not None and data["alert_type"] != config.alert_type:
+        errors.append(
+            FieldError("alert_type", f"the {rule_id} rule raises {config.alert_type} alerts")
+        )
+    rule = config.from_json(data)
 
     def save() -> list[FieldError]:
-        problems = errors + validate(rule, _segment_checker(runtime))
+        problems = errors + rule.validate(_segment_checker(runtime))
         if not problems:
             runtime.store.set_state(state_key(rule_id), rule.dumps())
         return problems
@@ -242,8 +215,69 @@ async def put_rule(
     problems = await run_in_threadpool(save)
     if problems:
         raise _field_error(422, problems, "invalid rule")
-    runtime.processor.alert_rules.invalidate()
+    runtime.processor.invalidate_rules()
+    if runtime.notifier is not None:
+        runtime.notifier.rules.invalidate()
     return JSON(rule.as_json())
+
+
+def _rule_routes(config: type[RuleConfig], model_in: type[BaseModel], out: type[BaseModel]) -> None:
+    """GET and PUT /rules/<rule_id>, with this rule type's own models (precise OpenAPI)."""
+    rule_id = config.rule_id
+    doc = (config.__doc__ or "").strip().split("\n\n")[0]
+
+    async def get_rule(runtime: Runtime = Depends(get_runtime)) -> JSON:
+        return JSON((await run_in_threadpool(_stored_rule, runtime, config)).as_json())
+
+    async def put_rule(body: Any, runtime: Runtime = Depends(get_runtime)) -> JSON:
+        return await _put_rule(config, body, runtime)
+
+    # The body's model is known only here: FastAPI reads it from the annotation.
+    put_rule.__annotations__ = {**put_rule.__annotations__, "body": model_in}
+    for fn, verb in ((get_rule, "get"), (put_rule, "put")):
+        fn.__name__ = f"{verb}_{rule_id}_rule"
+    router.get(
+        f"/rules/{rule_id}",
+        dependencies=[allow(READERS)],
+        response_model=out,
+        responses=ERROR_RESPONSES,
+        summary=f"The {rule_id} alert rule",
+        description=doc,
+    )(get_rule)
+    router.put(
+        f"/rules/{rule_id}",
+        dependencies=[allow(ADMINS)],
+        response_model=out,
+        responses=ERROR_RESPONSES,
+        summary=f"Replace the {rule_id} alert rule",
+        description=_PUT_DESCRIPTION,
+    )(put_rule)
+
+
+for _config in RULES.values():
+    _rule_routes(_config, *RULE_MODELS[_config.rule_id])
+
+
+@router.get(
+    "/rules/{rule_id}",
+    dependencies=[allow(READERS)],
+    responses=ERROR_RESPONSES,
+    summary="Any other rule id: 404",
+    description="Every rule has its own route above; this answers 404 naming them.",
+)
+async def get_unknown_rule(rule_id: str = RULE_ID) -> JSON:
+    raise _unknown_rule(rule_id)
+
+
+@router.put(
+    "/rules/{rule_id}",
+    dependencies=[allow(ADMINS)],
+    responses=ERROR_RESPONSES,
+    summary="Any other rule id: 404",
+    description="Every rule has its own route above; this answers 404 naming them.",
+)
+async def put_unknown_rule(rule_id: str = RULE_ID) -> JSON:
+    raise _unknown_rule(rule_id)
 
 
 # one alert ----------------------------------------------------------------------------
@@ -255,22 +289,6 @@ def _one(table: pa.Table, alert_id: str) -> dict[str, Any]:
             details=[{"field": "alert_id", "reason": "unknown alert"}],
         )
     return arrow_rows(table)[0]
-
-
-def _push(runtime: Runtime, table: pa.Table) -> None:
-    """Tell every dashboard: through Kafka to every API process when there are several,
-    else straight to this process's subscribers."""
-    # Alerts without a segment (system alerts, later) go to dashboards subscribed to all.
-    keyed = table.set_column(
-        table.schema.get_field_index("segment_id"),
-        "segment_id",
-        pc.fill_null(table.column("segment_id"), ""),
-    )
-    messages = table_messages("alert", keyed)
-    if runtime.role == "api" and isinstance(runtime.bus, KafkaBus):
-        runtime.bus.publish_messages("alert", messages)
-    else:
-        runtime.hub.publish_threadsafe(messages)
 
 
 def _operator(request: Request) -> str:
@@ -319,7 +337,7 @@ async def _act(
                 "note_chars": len(note or ""),
             },
         )
-    _push(runtime, update.row)
+    push_alerts(runtime, update.row)
     return JSON(row)
 
 

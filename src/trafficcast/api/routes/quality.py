@@ -9,6 +9,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from trafficcast.api.authz import allow
@@ -29,6 +30,29 @@ router = APIRouter(prefix="/api/quality", tags=["quality"])
 
 # Days before this are not asked about: no road network here has data from then.
 EARLIEST = date(2000, 1, 1)
+
+
+# The finest windows the stream stores: the first and the last mark the days with data.
+DAY_WINDOW_MINUTES = 5
+
+
+class QualityDays(BaseModel):
+    """The days GET /api/quality/detectors can be asked about, and those with data."""
+
+    timezone: str
+    today: date = Field(description="the network's local today, the latest day that can be asked")
+    earliest: date = Field(description="the earliest day that can be asked")
+    first_day: date | None = Field(
+        description="local day of the first stored 5-minute window; null without data"
+    )
+    last_day: date | None = Field(
+        description="local day of the last stored 5-minute window; null without data"
+    )
+
+
+def _local_day(ms: int, tz: ZoneInfo, lo: date, hi: date) -> date:
+    day = datetime.fromtimestamp(ms / 1000, tz).date()
+    return min(max(day, lo), hi)
 
 
 def _day_range(day: date, tz: ZoneInfo, now_ms: int) -> tuple[int, int]:
@@ -109,4 +133,31 @@ async def detectors(
         bad=bad,
         by_reason=by_reason,
         detectors=rows,
+    )
+
+
+@router.get(
+    "/days",
+    dependencies=[allow(READERS)],
+    response_model=QualityDays,
+    responses=ERROR_RESPONSES,
+    summary="The local days detector health can be asked about, and the days with data",
+    description="today and earliest bound the date of GET /api/quality/detectors; "
+    "first_day and last_day are the local days of the first and the last stored "
+    "5-minute window (null when there is none), so a replay of another year can be found.",
+)
+async def days(runtime: Runtime = Depends(get_runtime)) -> QualityDays:
+    tz = ZoneInfo(runtime.settings.timezone)
+    today = datetime.now(tz).date()
+    span = await run_in_threadpool(runtime.store.window_start_range, DAY_WINDOW_MINUTES)
+    first = last = None
+    if span is not None:
+        first = _local_day(span[0], tz, EARLIEST, today)
+        last = _local_day(span[1], tz, EARLIEST, today)
+    return QualityDays(
+        timezone=runtime.settings.timezone,
+        today=today,
+        earliest=EARLIEST,
+        first_day=first,
+        last_day=last,
     )

@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 
 from trafficcast.analytics.csv_export import csv_chunks
 from trafficcast.analytics.measures import MeasureConfig
+from trafficcast.analytics.operations import TooManyAlerts
 from trafficcast.analytics.report import MAX_SPAN_DAYS, performance_report, report_json
 from trafficcast.api.authz import allow
 from trafficcast.api.deps import get_runtime, to_ms
@@ -31,6 +32,7 @@ from trafficcast.api.routes.analytics_trend import (
 from trafficcast.api.time_params import IsoDateTime
 from trafficcast.auth.roles import ANALYSTS
 from trafficcast.domain.periods import DAY_MS, Period
+from trafficcast.quality.detector_health import HealthRules
 from trafficcast.runtime import Runtime
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -71,7 +73,7 @@ def _filename(body: dict[str, Any], ext: str) -> str:
             "content": {"text/csv": {}, "application/pdf": {}},
         },
     },
-    summary="Traffic performance report: VMT, VHT, delay, TTI, congestion, bottlenecks",
+    summary="Performance report: VMT, VHT, delay, TTI, bottlenecks, incidents, accuracy, system",
     description=(
         "Measures from the 5-minute windows per local day, week (from Monday) or month of "
         "the network's time zone, over the whole periods covering [start, end): vehicle-miles "
@@ -80,7 +82,11 @@ def _filename(body: dict[str, Any], ext: str) -> str:
         "(free-flow / speed), congestion hours (segment-hours below 35 mph), hours per level "
         "of service; every segment ranked by delay; recurring bottlenecks (upstream detector "
         "below 40 mph, the next downstream one at least 20 mph faster, for 3+ consecutive "
-        "windows on 2+ days). format=csv streams every part as rows told apart by `scope` "
+        "windows on 2+ days); alerts opened by type and severity with the median minutes to "
+        "acknowledge and to resolve; forecast error (MAE, RMSE, MAPE) per period on target "
+        "time and per horizon; system performance (windows closed, detector health and the "
+        "share of expected readings received, forecast issues). format=csv streams every part as "
+        "rows told apart by `scope` "
         "(text that could run as a spreadsheet formula gets a leading apostrophe); "
         f"format=pdf gives a printable report with charts. At most {MAX_SPAN_DAYS} days."
     ),
@@ -112,8 +118,15 @@ async def performance(
     config = MeasureConfig(reference_speeds=_reference_speeds(reference_speeds))
     timezone = runtime.settings.timezone
 
+    rules = HealthRules(expected_interval_s=runtime.settings.detector_interval_s)
+
     def build() -> dict[str, Any]:
-        report = performance_report(runtime.store, start_ms, end_ms, period, timezone, ids, config)
+        try:
+            report = performance_report(
+                runtime.store, start_ms, end_ms, period, timezone, ids, config, health_rules=rules
+            )
+        except TooManyAlerts as exc:
+            raise _invalid("end", f"{exc}: give a shorter range") from exc
         return report_json(report)
 
     body = await run_in_threadpool(build)

@@ -37,8 +37,16 @@ FORECAST_COLUMNS = [
     "speed_upper",
     "confidence",
     "model_version",
+    "input_fill",
 ]
-HISTORY_COLUMNS = ["segment_id", "mean_speed", "volume", "occupancy", "level_of_service"]
+HISTORY_COLUMNS = [
+    "segment_id",
+    "mean_speed",
+    "volume",
+    "occupancy",
+    "level_of_service",
+    "fill",
+]
 # Times outside this range are typing mistakes, not traffic data; refusing them
 # also keeps window arithmetic clear of datetime's year-9999 edge.
 EARLIEST_AT_MS = 0  # 1970-01-01

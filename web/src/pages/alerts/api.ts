@@ -19,8 +19,20 @@ export interface CongestionRule {
   escalate_to?: string[];
 }
 
+/** Any rule type's common fields (GET /api/alerts/rules lists every type; the
+ * dashboard's form edits the congestion rule alone). */
+export interface AnyRule {
+  rule_id: string;
+  alert_type: string;
+  enabled: boolean;
+  notify: string[];
+  escalate_after_minutes: number | null;
+  escalate_to: string[];
+  [field: string]: unknown;
+}
+
 export interface RuleListResponse {
-  rules: CongestionRule[];
+  rules: AnyRule[];
 }
 
 export function actOnAlert(alertId: string, action: 'acknowledge' | 'resolve', note: string | null): Promise<AlertRecord> {

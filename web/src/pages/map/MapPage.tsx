@@ -2,6 +2,7 @@
 // the segment detail side panel.
 import './map.css';
 import { useCallback, useMemo, useState } from 'react';
+import { unmeasuredBySegment } from '../../fill';
 import { useLive } from '../../live/LiveProvider';
 import { clampHorizon, HORIZON_MIN } from '../../map/forecast';
 import { buildSegmentLayerData } from '../../map/geojson';
@@ -47,6 +48,11 @@ export default function MapPage() {
   const pastLabel = past && shownStart !== null ? formatWindow(shownStart) : null;
   // Until the first past window arrives the map keeps what it shows.
   const pastSpeeds = past ? history.speeds : null;
+  const historyResponse = history.response;
+  const pastFills = useMemo(
+    () => (past && historyResponse ? unmeasuredBySegment(historyResponse.segments) : null),
+    [past, historyResponse],
+  );
 
   const selected = selectedId && byId ? byId.get(selectedId) : undefined;
   const closePanel = useCallback(() => setSelectedId(null), []);
@@ -67,6 +73,7 @@ export default function MapPage() {
           limits={limits}
           unit={prefs.unit}
           pastSpeeds={pastSpeeds}
+          pastFills={pastFills}
           pastLabel={pastLabel}
           visible={{ ...visible, forecast: visible.forecast && !past }}
           forecast={forecast.data}

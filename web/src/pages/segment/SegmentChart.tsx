@@ -20,6 +20,10 @@ import type { SegmentSeries } from './series';
 const PAST_COLOR = '#ffb86b';
 const FAN_FILL = 'rgba(192, 132, 252, 0.22)';
 const FAN_EDGE = 'rgba(192, 132, 252, 0.5)';
+/** Imputed windows: a dashed line with hollow points over a shaded span, never the measured blue. */
+export const IMPUTED_COLOR = '#5eead4';
+const IMPUTED_SHADE = 'rgba(94, 234, 212, 0.10)';
+const HOLLOW = '#161b22';
 const SPEED_HEIGHT = 230;
 const VOLUME_HEIGHT = 150;
 const SYNC_KEY = 'segment-chart';
@@ -36,13 +40,29 @@ export interface ChartScale {
 
 function columns(data: SegmentSeries, kind: Kind): uPlot.AlignedData {
   return kind === 'speed'
-    ? [data.x, data.speed, data.pastSpeed, data.fanSpeed, data.fanSpeedLow, data.fanSpeedHigh]
-    : [data.x, data.volume, data.pastVolume, data.fanVolume, data.fanVolumeLow, data.fanVolumeHigh];
+    ? [data.x, data.speed, data.pastSpeed, data.fanSpeed, data.fanSpeedLow, data.fanSpeedHigh, data.imputedSpeed]
+    : [data.x, data.volume, data.pastVolume, data.fanVolume, data.fanVolumeLow, data.fanVolumeHigh, data.imputedVolume];
 }
 
 interface Guides {
   now: number | null;
   scale: ChartScale;
+  data: SegmentSeries;
+}
+
+/** Shades the runs of imputed windows behind the series. */
+function drawSpans(u: uPlot, data: SegmentSeries): void {
+  if (data.spans.length === 0) return;
+  const { ctx } = u;
+  const { top, height } = u.bbox;
+  ctx.save();
+  ctx.fillStyle = IMPUTED_SHADE;
+  for (const span of data.spans) {
+    const x0 = u.valToPos(span.start, 'x', true);
+    const x1 = u.valToPos(span.end, 'x', true);
+    ctx.fillRect(Math.min(x0, x1), top, Math.max(1, Math.abs(x1 - x0)), height);
+  }
+  ctx.restore();
 }
 
 /** Band limits (speed panel) and a "now" line at the newest window's end. */
@@ -99,17 +119,39 @@ function options(kind: Kind, width: number, guides: { current: Guides }): uPlot.
       // One legend entry for the band: the lower edge shows "low–high"; the upper one is hidden in CSS.
       { label: '80 % band', stroke: FAN_EDGE, width: 1, value: band, points: { show: false } },
       { label: '80 % high', stroke: FAN_EDGE, width: 1, value, points: { show: false } },
+      {
+        label: 'Imputed (neighbours/profile)',
+        stroke: IMPUTED_COLOR,
+        width: 1.5,
+        dash: [3, 3],
+        value,
+        // Hollow points on the imputed windows only, not on the measured anchors.
+        points: {
+          show: true,
+          size: 6,
+          width: 1.5,
+          fill: HOLLOW,
+          filter: () => guides.current.data.imputedAt.flatMap((on, i) => (on ? [i] : [])),
+        },
+      },
     ],
     bands: [{ series: [5, 4], fill: FAN_FILL }],
     legend: { live: true },
     cursor: { sync: { key: SYNC_KEY }, drag: { x: false, y: false } },
-    hooks: { drawAxes: [(u) => drawGuides(u, guideLines(kind, guides.current))] },
+    hooks: {
+      drawAxes: [
+        (u) => {
+          drawSpans(u, guides.current.data);
+          drawGuides(u, guideLines(kind, guides.current));
+        },
+      ],
+    },
   };
 }
 
 function Panel({ kind, data, scale }: { kind: Kind; data: SegmentSeries; scale: ChartScale }) {
-  const guides = useRef<Guides>({ now: data.now, scale });
-  guides.current = { now: data.now, scale };
+  const guides = useRef<Guides>({ now: data.now, scale, data });
+  guides.current = { now: data.now, scale, data };
   const dataRef = useRef(data);
   dataRef.current = data;
 
@@ -136,6 +178,7 @@ function Panel({ kind, data, scale }: { kind: Kind; data: SegmentSeries; scale: 
       data-observed-points={count(observed)}
       data-past-points={count(past)}
       data-fan-points={count(fan)}
+      data-imputed-points={data.counts.imputed}
     />
   );
 }

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { Link, useParams } from 'react-router';
 import { BAND_COLORS, BAND_LABELS, speedBand, type BandThresholds } from '../../bands';
 import { convertSpeed, formatDateTimeUtc, formatSpeed, formatSpeedRange, formatTimeUtc, speedUnitLabel, type SpeedUnit } from '../../format';
+import { fillNote, fillOf, fillSummary, inputFillNote, latestWindow } from '../../fill';
 import { useLive } from '../../live/LiveProvider';
 import type { LiveStore } from '../../liveStore';
 import { usePreferences } from '../../preferences';
@@ -171,6 +172,11 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
   const horizons = data.accuracy.data ? mainHorizons(data.accuracy.data.by_horizon) : [];
   const alerts = data.alerts.data ?? [];
   const chartEmpty = series.x.length === 0;
+  // The header's speed is the last raw reading; a silent detector's newest window says what it is now.
+  const latest = latestWindow(windows);
+  const latestNote = latest ? fillNote(fillOf(latest)) : null;
+  const fanInput = fan[0]?.input_fill ?? null;
+  const fanNote = inputFillNote(fanInput);
 
   return (
     <div className="segment-page" data-testid="segment-page" data-segment-id={segmentId}>
@@ -200,6 +206,12 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
             </span>
             <span>LOS {reading?.level_of_service ?? '—'}</span>
             <span>{reading ? `at ${formatDateTimeUtc(reading.timestamp)}` : 'no reading yet'}</span>
+            {latest && latestNote && (
+              <span className="segment-fill-note" data-testid="segment-latest-fill" data-fill={fillOf(latest)}>
+                Latest 5-min window ({formatTimeUtc(latest.window_end)} UTC): {latestNote}
+                {latest.mean_speed != null ? `, ${formatSpeed(latest.mean_speed, unit)}` : ''}
+              </span>
+            )}
           </span>
         </div>
         <FactList
@@ -246,8 +258,21 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
           <p className="segment-muted" aria-live="polite">
             {data.chart.loadingPast ? 'Loading past forecasts… ' : ''}
             Blue: observed. Orange dashed: what was forecast {horizon} min before each time. Purple: the current forecast
-            with its 80 % band{fan[0] ? `, issued ${formatTimeUtc(fan[0].issued_at)} UTC by ${fan[0].model_version}` : ''}.
+            with its 80 % band{fan[0] ? `, issued ${formatTimeUtc(fan[0].issued_at)} UTC by ${fan[0].model_version}` : ''}
+            {fanNote ? ` ${fanNote}` : ''}. Teal dashed with hollow points over a shaded band: imputed (neighbours/profile),
+            not measured. Gaps: no data.
           </p>
+          {!chartEmpty && (
+            <p
+              className={`segment-fill-summary${series.fill.imputed + series.fill.missing > 0 ? ' segment-fill-some' : ''}`}
+              data-testid="segment-fill-summary"
+              data-total={series.fill.total}
+              data-imputed={series.fill.imputed}
+              data-missing={series.fill.missing}
+            >
+              {fillSummary(series.fill)}
+            </p>
+          )}
           {data.chart.error && <p className="segment-error">Could not load the {data.chart.error}</p>}
         </section>
 
@@ -347,6 +372,19 @@ function SegmentView({ segment, segmentId }: { segment: SegmentDetailResponse; s
             </table>
           ) : (
             <p className="segment-muted">No forecast issued for this segment yet.</p>
+          )}
+          {fan.length > 0 && (
+            <p
+              className={fanNote ? 'segment-fill-note' : 'segment-muted'}
+              data-testid="segment-fan-input"
+              data-input-fill={fanInput ?? ''}
+            >
+              {fanNote
+                ? `Made ${fanNote}: the detector was silent when it was issued.`
+                : fanInput === 'observed'
+                  ? 'Made from a measured window.'
+                  : 'Input not recorded for this forecast.'}
+            </p>
           )}
         </section>
 

@@ -1,7 +1,7 @@
 // The segment page's API calls and the shapes only it reads; history and the
 // latest forecast come from the shared fetchers (../../api).
 import { fetchAccuracy, fetchAlerts, fetchAnalyticsSummary, getJson } from '../../api';
-import type { AccuracyResponse, AlertListResponse, AnalyticsSummary, Segment } from '../../types';
+import type { AccuracyResponse, AlertListResponse, AnalyticsSummary, Segment, WindowFill } from '../../types';
 
 export interface SegmentDetailResponse extends Segment {
   upstream: string[];
@@ -19,6 +19,8 @@ export interface PastForecast {
   volume_lower: number | null;
   volume_upper: number | null;
   model_version: string;
+  /** Fill of the window the forecast was issued from; null when not recorded. */
+  input_fill?: WindowFill | null;
 }
 
 export interface PastForecastsResponse {

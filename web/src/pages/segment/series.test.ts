@@ -73,7 +73,7 @@ describe('buildSeries', () => {
     expect(s.fanVolume).toEqual([undefined, undefined, 120, 140, 150]);
     expect(s.fanVolumeLow).toEqual([undefined, undefined, 120, 120, 130]);
     expect(s.now).toBe(at(15));
-    expect(s.counts).toEqual({ observed: 3, past: 3, fan: 2 });
+    expect(s.counts).toEqual({ observed: 3, imputed: 0, past: 3, fan: 2 });
   });
 
   it('breaks lines at missing windows, missing values and missing forecasts', () => {
@@ -111,7 +111,7 @@ describe('buildSeries', () => {
     const s = buildSeries({ windows, past: pasts, fan: [], rangeHours: 1, unit: 'mph' });
     expect(s.x[0]).toBe(at(180));
     expect(s.x.at(-1)).toBe(at(240));
-    expect(s.counts).toEqual({ observed: 13, past: 13, fan: 0 });
+    expect(s.counts).toEqual({ observed: 13, imputed: 0, past: 13, fan: 0 });
   });
 
   it('draws the fan alone when no window is known yet, and nothing from nothing', () => {
@@ -160,5 +160,53 @@ describe('mergePastForecast', () => {
     expect(trimPast(list, at(10) * 1000).map((p) => p.predicted_speed)).toEqual([2, 3]);
     expect(trimPast(list, at(0) * 1000)).toBe(list);
     expect(trimPast(list, at(99) * 1000)).toEqual([]);
+  });
+});
+
+describe('buildSeries with filled windows', () => {
+  const filled = (startMinute: number, speed: number | null, fill: TrafficWindow['fill'], volume: number | null = 100) => ({
+    ...win(startMinute, speed, volume),
+    fill,
+    count: 0,
+  });
+
+  it('draws imputed windows in their own column anchored on the measured points beside them', () => {
+    const windows = [
+      win(0, 50),
+      win(5, 49),
+      filled(10, 44, 'imputed_neighbours', null),
+      filled(15, 43, 'imputed_profile'),
+      win(20, 48),
+      win(25, 47),
+      filled(30, null, 'missing', null),
+      win(35, 46),
+    ];
+    const s = buildSeries({ windows, past: [], fan: [], rangeHours: 3, unit: 'mph' });
+    expect(s.x).toEqual([at(5), at(10), at(15), at(20), at(25), at(30), at(35), at(40)]);
+    expect(s.speed).toEqual([50, 49, null, null, 48, 47, null, 46]);
+    // The measured windows either side of the run anchor it; others are null so runs never join.
+    expect(s.imputedSpeed).toEqual([null, 49, 44, 43, 48, null, null, null]);
+    expect(s.imputedVolume).toEqual([null, 100, null, 100, 100, null, null, null]);
+    expect(s.imputedAt).toEqual([false, false, true, true, false, false, false, false]);
+    expect(s.counts).toEqual({ observed: 5, imputed: 2, past: 0, fan: 0 });
+    expect(s.fill).toEqual({ total: 8, observed: 5, neighbours: 1, profile: 1, missing: 1, imputed: 2 });
+    expect(s.spans.map((span) => span.fill)).toEqual(['imputed_neighbours', 'imputed_profile']);
+  });
+
+  it('counts only the windows in the range', () => {
+    const windows = [filled(0, 40, 'imputed_profile'), ...Array.from({ length: 13 }, (_, i) => win(5 + i * 5, 50))];
+    const s = buildSeries({ windows, past: [], fan: [], rangeHours: 1, unit: 'mph' });
+    expect(s.fill.total).toBe(13);
+    expect(s.fill.imputed).toBe(0);
+    expect(s.imputedSpeed.every((v) => v === undefined || v === null)).toBe(true);
+  });
+
+  it('keeps the input fill of a live forecast among the past forecasts', () => {
+    const batch = {
+      issued_at: iso(0),
+      model_version: 'm',
+      forecasts: [{ ...fan(0, 15, 40), input_fill: 'imputed_neighbours' as const }],
+    };
+    expect(mergePastForecast([], batch, 15)[0]?.input_fill).toBe('imputed_neighbours');
   });
 });

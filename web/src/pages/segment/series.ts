@@ -5,7 +5,12 @@
 // uPlot draws `null` as a gap and skips `undefined` (the line carries on), so a
 // column is `undefined` where only another column has a point and `null` only
 // where its own data is missing.
+//
+// Measured and imputed windows are separate columns (an imputed value must never
+// read as a measured one): the imputed line is anchored on the measured points either
+// side of a run so it joins them, and a missing window is a gap in both.
 import { convertSpeed, toEpochSeconds, type SpeedUnit } from '../../format';
+import { countFill, fillOf, imputedSpans, isImputed, type FillCounts, type FillSpan } from '../../fill';
 import type { Prediction, PredictionBatch, TrafficWindow } from '../../types';
 import type { PastForecast } from './api';
 
@@ -23,13 +28,21 @@ export interface SegmentSeries {
   fanVolume: ChartValue[];
   fanVolumeLow: ChartValue[];
   fanVolumeHigh: ChartValue[];
+  imputedSpeed: ChartValue[];
+  imputedVolume: ChartValue[];
+  /** Per x: true where an imputed window is plotted (its points are drawn hollow; anchors are not). */
+  imputedAt: boolean[];
+  /** Runs of imputed windows in the range, to shade. */
+  spans: FillSpan[];
+  /** Fill of the windows in the range. */
+  fill: FillCounts;
   /** End of the newest window (epoch s): "now" in data time. */
   now: number | null;
   /** Points actually drawn, per kind (for the legend's "no data" notes and tests). */
-  counts: { observed: number; past: number; fan: number };
+  counts: { observed: number; imputed: number; past: number; fan: number };
 }
 
-type Key = Exclude<keyof SegmentSeries, 'x' | 'now' | 'counts'>;
+type Key = Exclude<keyof SegmentSeries, 'x' | 'now' | 'counts' | 'imputedAt' | 'spans' | 'fill'>;
 type Row = Partial<Record<Key, number | null>>;
 
 export interface SeriesInput {
@@ -56,6 +69,8 @@ const KEYS: readonly Key[] = [
   'fanVolume',
   'fanVolumeLow',
   'fanVolumeHigh',
+  'imputedSpeed',
+  'imputedVolume',
 ];
 
 export function buildSeries({ windows, past, fan, rangeHours, unit, windowMinutes = 5 }: SeriesInput): SegmentSeries {
@@ -71,7 +86,7 @@ export function buildSeries({ windows, past, fan, rangeHours, unit, windowMinute
   const speed = (mph: number | null | undefined): number | null => (finite(mph) ? convertSpeed(mph, unit) : null);
   const volume = (v: number | null | undefined): number | null => (finite(v) ? v : null);
   const step = windowMinutes * 60;
-  const counts = { observed: 0, past: 0, fan: 0 };
+  const counts = { observed: 0, imputed: 0, past: 0, fan: 0 };
 
   // A window's figures are known when it closes: it is plotted at its end, where
   // forecasts name it as their target.
@@ -82,22 +97,40 @@ export function buildSeries({ windows, past, fan, rangeHours, unit, windowMinute
   const now = observed.at(-1)?.end ?? null;
   const since = now === null ? -Infinity : now - rangeHours * 3600;
 
+  const inRange = observed.filter((o) => o.end >= since);
+  const imputedX = new Set<number>();
   let previousEnd: number | null = null;
   let last: { x: number; speed: number | null; volume: number | null } | null = null;
-  for (const { start, end, w } of observed) {
-    if (end < since) continue;
+  for (const [i, { start, end, w }] of inRange.entries()) {
     if (previousEnd !== null && start - previousEnd >= step / 2) {
-      // Missing windows: a gap, not a straight line across them.
+      // Windows not stored at all: a gap, not a straight line across them.
       const gap = row(previousEnd + step / 2);
-      gap.speed = null;
-      gap.volume = null;
+      gap.speed = gap.volume = gap.imputedSpeed = gap.imputedVolume = null;
     }
     previousEnd = end;
     const r = row(end);
-    r.speed = speed(w.mean_speed);
-    r.volume = volume(w.volume);
-    if (r.speed !== null || r.volume !== null) counts.observed += 1;
-    last = { x: end, speed: r.speed, volume: r.volume };
+    const s = speed(w.mean_speed);
+    const v = volume(w.volume);
+    const fill = fillOf(w);
+    if (isImputed(fill)) {
+      r.speed = r.volume = null;
+      r.imputedSpeed = s;
+      r.imputedVolume = v;
+      imputedX.add(end);
+      if (s !== null || v !== null) counts.imputed += 1;
+    } else {
+      r.speed = s;
+      r.volume = v;
+      // A measured point next to an imputed one anchors the imputed line; elsewhere the
+      // imputed column is null so separate runs are not joined across measured stretches.
+      const neighbour = (o: (typeof inRange)[number] | undefined) =>
+        o !== undefined && isImputed(fillOf(o.w)) && Math.abs(o.end - end) <= step * 1.5;
+      const anchor = fill === 'observed' && (neighbour(inRange[i - 1]) || neighbour(inRange[i + 1]));
+      r.imputedSpeed = anchor ? s : null;
+      r.imputedVolume = anchor ? v : null;
+      if (fill === 'observed' && (s !== null || v !== null)) counts.observed += 1;
+    }
+    last = { x: end, speed: s, volume: v };
   }
 
   // Past forecasts at their target, newest issue last (it wins a shared target).
@@ -158,7 +191,16 @@ export function buildSeries({ windows, past, fan, rangeHours, unit, windowMinute
   const columns = Object.fromEntries(
     KEYS.map((key) => [key, x.map((t) => (rows.get(t) as Row)[key])]),
   ) as Record<Key, ChartValue[]>;
-  return { x, ...columns, now, counts };
+  const windowsInRange = inRange.map((o) => o.w);
+  return {
+    x,
+    ...columns,
+    imputedAt: x.map((t) => imputedX.has(t)),
+    spans: imputedSpans(windowsInRange),
+    fill: countFill(windowsInRange),
+    now,
+    counts,
+  };
 }
 
 // live merging ---------------------------------------------------------------------
@@ -189,6 +231,7 @@ export function mergePastForecast(
     volume_lower: p.volume_lower,
     volume_upper: p.volume_upper,
     model_version: p.model_version,
+    input_fill: p.input_fill ?? null,
   };
   const issued = time(item.issued_at);
   const next = past.filter((f) => !(time(f.issued_at) === issued && f.model_version === item.model_version));
