@@ -57,15 +57,24 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 class LogCapture(logging.Handler):
-    """Every record as the JSON line the production handler writes, parsed back."""
+    """Every record as the JSON line the production handler writes, parsed back.
+
+    Records from threads that were already running when the capture began are left
+    out: they belong to servers other tests left running (the browser checks' dashboard
+    server lives for the whole session and closes windows of its own)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.setFormatter(JsonFormatter())
         self.records: list[dict[str, Any]] = []
         self._guard = threading.Lock()
+        here = threading.get_ident()
+        self._foreign = {t.ident: t for t in threading.enumerate() if t.ident != here}
 
     def emit(self, record: logging.LogRecord) -> None:
+        foreign = self._foreign.get(record.thread)
+        if foreign is not None and foreign.is_alive():  # a dead one's id may be reused
+            return
         line = self.format(record)
         with self._guard:
             self.records.append(json.loads(line))
