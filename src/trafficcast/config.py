@@ -223,6 +223,17 @@ class Settings(BaseSettings):
     archive_compact_target_mb: float = Field(
         128.0, gt=0, description="Size of the files `trafficcast archive compact` makes (MB)"
     )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark master URL for `trafficcast spark` jobs: local[N] runs in this "
+        "process's JVM, spark://host:7077, yarn or k8s://... run the same job on a cluster",
+    )
+    spark_shuffle_partitions: int = Field(
+        16, gt=0, description="Partitions of a Spark job's shuffles (raise on a cluster)"
+    )
+    spark_driver_memory: str = Field(
+        "2g", description="Spark driver memory (local mode runs the executors in it too)"
+    )
 
     @field_validator("window_minutes", "horizons_min", mode="before")
     @classmethod

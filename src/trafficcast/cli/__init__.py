@@ -17,6 +17,7 @@ from trafficcast.cli import (
     models,
     processing,
     reports,
+    spark,
 )
 from trafficcast.cli.common import app
 
@@ -27,6 +28,7 @@ app.add_typer(accounts.users_app, name="users", help="Users: add, list, set-role
 app.add_typer(accounts.keys_app, name="keys", help="API keys: create, list, revoke.")
 app.add_typer(reports.app, name="report", help="Reports: performance (JSON, CSV or PDF).")
 app.add_typer(archive.app, name="archive", help="Parquet archive: compact, retention, list.")
+app.add_typer(spark.app, name="spark", help="Spark jobs over the archive: backfill.")
 
 __all__ = [
     "accounts",
