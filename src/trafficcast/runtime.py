@@ -32,9 +32,9 @@ from trafficcast.bus.memory import MemoryBus
 from trafficcast.config import Settings
 from trafficcast.domain.events import Limits, ValidatedBatch
 from trafficcast.forecast import schedule as forecast_schedule
-from trafficcast.forecast.live import LiveModel
 from trafficcast.forecast.registry import ModelRegistry, RegistryError, UnknownModel
 from trafficcast.forecast.schedule import ForecastSchedule
+from trafficcast.forecast.serving import ServingModel
 from trafficcast.forecast.training_jobs import TrainingJobs
 from trafficcast.live.hub import LiveHub
 from trafficcast.live.kafka_fanout import KafkaFanout
@@ -168,7 +168,7 @@ class Runtime:
             self.lag_probe = None
         self.registry = ModelRegistry(s.registry_path)
         self.training = TrainingJobs(self.registry, self.promote)
-        self._models: dict[str, LiveModel] = {}
+        self._models: dict[str, ServingModel] = {}
         self._models_lock = threading.Lock()
         self._stop_following = threading.Event()
         self.model_error: str | None = None
@@ -236,21 +236,20 @@ class Runtime:
             log.error("could not load the promoted model: %s", exc)
             self.model_error = str(exc)
 
-    def model(self, name: str) -> LiveModel:
+    def model(self, name: str) -> ServingModel:
         """A registered model ready to forecast ("latest" = promoted, else newest); cached."""
-        from trafficcast.forecast.bundle import TrainedModel
+        from trafficcast.forecast.serving import serving_model
 
         record = self.registry.resolve(name)
         with self._models_lock:
             cached = self._models.get(record.version)
             if cached is None:
                 try:
-                    trained = TrainedModel.from_registry_folder(record.path)
+                    cached = serving_model(record.path, record.version, self.settings.timezone)
                 except Exception as exc:  # missing files, a bad manifest, a corrupt booster
                     raise ModelLoadError(
                         f"model {record.version} cannot be loaded: {type(exc).__name__}: {exc}"
                     ) from exc
-                cached = LiveModel(trained, record.version, self.settings.timezone)
                 self._models[record.version] = cached
             return cached
 

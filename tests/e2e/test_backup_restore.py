@@ -5,7 +5,9 @@ three hours of speeds that swing every five minutes (so forecasts miss and accur
 alerts open) go through a Runtime's stream processor; a user, an API key, an alert
 rule, late events, notification attempts and a promoted model are added through
 their own services. The backup is restored into a fresh data folder or database and
-every table is compared row for row, every registry file byte for byte.
+every table is compared row for row, every registry file byte for byte. A Parquet
+archive of the same rows is listed by the backup; between backup and restore one of
+its days is deleted, one compacted and one added, and restore must report each.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import tarfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from psycopg import sql
 from typer.testing import CliRunner, Result
@@ -28,6 +32,8 @@ from tests.services import Service, database_url
 from trafficcast.alerts.accuracy_rule import AccuracyRuleConfig
 from trafficcast.alerts.notify.attempts import NotificationAttempt
 from trafficcast.alerts.rules import state_key
+from trafficcast.archive.location import open_archive
+from trafficcast.archive.maintenance import compact_partition
 from trafficcast.auth import service
 from trafficcast.auth.credentials import Authenticator
 from trafficcast.auth.directory import AccountDirectory
@@ -40,6 +46,7 @@ from trafficcast.domain.schema import EVENT_SCHEMA
 from trafficcast.forecast.registry import ModelRegistry
 from trafficcast.runtime import Runtime, open_store
 from trafficcast.sources.simulator import Simulator, SimulatorConfig
+from trafficcast.store import migrate
 from trafficcast.store.base import STORE_TABLES, AlertQuery, Store
 
 runner = CliRunner()
@@ -148,6 +155,47 @@ def files(root: Path) -> dict[str, bytes]:
     }
 
 
+def fill_archive(store: Store, root: Path) -> dict[str, str]:
+    """An archive of the store's events and windows, as the archive writer lays it out:
+    events of 2026-01-05 in two files (to compact), a few of them a day earlier (to
+    delete), the windows in one file. Returns the paths of note."""
+    location = open_archive(str(root))
+    events = pa.Table.from_batches(list(store.read_table("events", 10_000)))
+    windows = pa.Table.from_batches(list(store.read_table("window_aggregates", 10_000)))
+    day = date(2026, 1, 5)
+    half = events.num_rows // 2
+    for part in (events.slice(0, half), events.slice(half)):
+        location.write_table(location.partition_dir("events", day), part)
+    earlier = events.slice(0, 40)
+    ts = earlier.column("timestamp")
+    earlier = earlier.set_column(
+        earlier.schema.get_field_index("timestamp"),
+        "timestamp",
+        pc.subtract(ts, pa.scalar(timedelta(days=1), pa.duration("ms"))).cast(ts.type),
+    )
+    deleted = location.write_table(
+        location.partition_dir("events", day - timedelta(days=1)), earlier
+    )
+    location.write_table(location.partition_dir("windows", day), windows)
+    return {
+        "deleted": deleted.path.removeprefix(location.root + "/"),
+        "windows": str(windows.num_rows),
+    }
+
+
+def change_archive(root: Path, deleted: str) -> None:
+    """What happens to an archive after a backup: retention, compaction, new days."""
+    location = open_archive(str(root))
+    (root / deleted).unlink()
+    (events_day,) = [p for p in location.partitions("events") if p.day == date(2026, 1, 5)]
+    assert compact_partition(location, events_day).inputs == 2
+    (windows_day,) = location.partitions("windows")
+    (windows_file,) = location.files(windows_day.path)
+    with location.fs.open_input_file(windows_file.path) as source:
+        table = pq.read_table(source)
+    location.write_table(location.partition_dir("windows", date(2026, 1, 6)), table.slice(0, 9))
+
+
 def round_trip(
     source: dict[str, str | None],
     target: dict[str, str | None],
@@ -164,6 +212,15 @@ def round_trip(
     )
     key = populate(source_settings)
     archive = tmp_path / "backup.tar"
+    # The Parquet archive lives on its own storage: the same for both systems.
+    parquet = tmp_path / "parquet-archive"
+    source = {**source, "TRAFFICCAST_ARCHIVE_URL": str(parquet)}
+    target = {**target, "TRAFFICCAST_ARCHIVE_URL": str(parquet)}
+    store = open_store(source_settings)
+    try:
+        noted = fill_archive(store, parquet)
+    finally:
+        store.close()
 
     started = time.monotonic()
     result = cli(source, "backup", str(archive), "--batch-rows", "500")
@@ -176,6 +233,8 @@ def round_trip(
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
         config = json.loads(tar.extractfile("config.json").read())  # type: ignore[union-attr]
     assert config["jwt_secret"] == "<redacted>"
+    assert "listed 4 archive files" in result.output
+    assert "archive.json" in {m["name"] for m in manifest["members"]}
     counts = {t["name"]: t["rows"] for t in manifest["tables"]}
     for table in (
         "events",
@@ -192,6 +251,16 @@ def round_trip(
     ):
         assert counts[table] > 0, table
 
+    change_archive(parquet, noted["deleted"])
+    # A dry run reports the same and writes nothing: no store file, no schema, no registry.
+    dry = cli(target, "restore", str(archive), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert f"  events: {counts['events']:,} rows" in dry.output
+    assert "compacted: events/date=2026-01-05" in dry.output
+    assert "nothing was written" in dry.output
+    if target["TRAFFICCAST_DATABASE_URL"]:
+        assert migrate.current(str(target["TRAFFICCAST_DATABASE_URL"])) is None
+    assert not target_settings.data_dir.exists()
     started = time.monotonic()
     result = cli(
         {**target, "TRAFFICCAST_LOG_LEVEL": "DEBUG"}, "restore", str(archive), "--batch-rows", "700"
@@ -199,6 +268,13 @@ def round_trip(
     timings("restore", time.monotonic() - started)
     assert result.exit_code == 0, result.output
     assert 'log_level: "INFO" -> "DEBUG"' in result.output
+    # The archive against the backup's list of it: one day deleted, one compacted, one new.
+    assert "present and unchanged: 1 file\n" in result.output  # the windows of 2026-01-05
+    assert "MISSING since the backup: 1 file (40 rows known)" in result.output
+    assert f"    {noted['deleted']} (" in result.output
+    assert "(whole day gone: retention?)" in result.output
+    assert "compacted: events/date=2026-01-05: 2 files replaced by 1 file" in result.output
+    assert "windows/date=2026-01-06: 1 file, 9 rows (new day)" in result.output
 
     before_store, after_store = open_store(source_settings), open_store(target_settings)
     try:

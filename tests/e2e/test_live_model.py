@@ -650,3 +650,46 @@ def test_forecasts_do_not_depend_on_batching(trained: Trained, tmp_path: Path) -
     for a, b in zip(one, each, strict=True):
         assert a == pytest.approx(b), (a, b)
     assert one_scored == each_scored
+
+
+def test_a_grouped_model_serves_the_stream(trained: Trained, tmp_path: Path) -> None:
+    """A model trained per segment group (as `spark train` registers it) is promoted, loaded
+    by the runtime and forecasts every segment, each from its own group's member."""
+    from trafficcast.forecast.grouped_live import GroupedLiveModel
+    from trafficcast.forecast.grouped_registration import register_grouped
+    from trafficcast.forecast.grouped_training import train_grouped
+    from trafficcast.forecast.segment_groups import plan_groups
+
+    config = TrainConfig(candidates=("persistence", "gbm"), gbm=GBM)
+    plan = plan_groups(trained.panel.graph, 3)
+    model, summaries = train_grouped(trained.panel, plan, config, trained.split)
+    record = register_grouped(
+        ModelRegistry(tmp_path / "models"),
+        model,
+        summaries,
+        source="test",
+        start_ms=trained.panel.start_ms,
+        split=trained.split,
+        seed=0,
+        train_seconds=0.0,
+        cut_links=plan.cut_links,
+        promote=True,
+    )
+    runtime = Runtime(settings(tmp_path))
+    try:
+        data = trained.dataset
+        runtime.register_segments(data.segments, data.links)
+        served = runtime.processor.model
+        assert isinstance(served, GroupedLiveModel)
+        assert served.version == record.version
+        for events in steps_of(data, trained.live_start_ms, 14):
+            runtime.processor.process(events)
+        rows = [r for r in stored_forecasts(runtime, 15) if r["model_version"] == record.version]
+        segments = {r["segment_id"] for r in rows}
+        assert segments == set(data.segments.column("segment_id").to_pylist())
+        assert all(r["predicted_speed"] is not None and r["predicted_speed"] > 0 for r in rows)
+        # The model's members split the segments; every one is served by its own.
+        assert sorted(len(m.segment_ids) for m in model.members) == sorted(plan.sizes())
+        assert runtime.processor.scorer.scored.sum() > 0  # scored live, bands adapting
+    finally:
+        runtime.stop()

@@ -281,3 +281,37 @@ def test_evaluate_names_a_missing_dataset_folder(tmp_path: Path) -> None:
     assert_clean_failure(result, "none of the known datasets")
     result = run(tmp_path, "evaluate", "--dataset", "nowhere")
     assert_clean_failure(result, "unknown dataset nowhere", "los-loop")
+
+
+@pytest.mark.slow
+def test_train_in_segment_groups(small_pems08: Path, tmp_path: Path) -> None:
+    result = run(tmp_path, "train", "--dataset", str(small_pems08), "--groups", "3")
+    assert result.exit_code == 0, result.output
+    assert "3 segment groups of 57, 57, 56 segments" in result.output
+    for name in ("group-000", "group-001", "group-002", "network"):
+        assert name in result.output
+    (record,) = records(tmp_path)
+    assert record.kind == "grouped"
+    assert record.promoted  # the first model of the registry
+    meta = record.metadata
+    assert [g["segments"] for g in meta["groups"]] == [57, 57, 56]
+    assert meta["training_window"]["segments"] == 170
+    for quantity in QUANTITIES:
+        for h in HORIZONS:
+            assert finite(meta["validation"][quantity]["mae"][h])
+            assert finite(meta["test"][quantity]["mae"][h])
+            assert finite(meta["test"][quantity]["baselines"]["persistence"]["mae"][h])
+    assert meta["features"] == [FEATURES[i] for i in GbmParams().columns()]
+    # The members' files sit in one folder each, listed by the manifest.
+    for group in meta["artifacts"]["groups"]:
+        assert (record.path / group["name"] / "segment_ids.npy").is_file()
+
+
+def test_train_refuses_more_groups_than_segments(small_pems08: Path, tmp_path: Path) -> None:
+    result = run(tmp_path, "train", "--dataset", str(small_pems08), "--groups", "171")
+    assert result.exit_code == 1
+    assert "171 groups asked of only 170 segments" in result.output
+    assert records(tmp_path) == []
+    zero = run(tmp_path, "train", "--dataset", str(small_pems08), "--groups", "0")
+    assert zero.exit_code == 2
+    assert "--groups" in zero.output

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +29,6 @@ from trafficcast.spark.backfill import (  # noqa: E402
     to_arrow_windows,
     window_aggregates,
 )
-from trafficcast.spark.session import spark_session  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -43,18 +38,6 @@ DAYS = 3
 MINUTES = (1, 5)
 KEY = ["segment_id", "window_minutes", "window_start"]
 FLOATS = ["mean_speed", "harmonic_mean_speed", "volume", "occupancy", "quality"]
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        # A Java >= 17, installed from Debian when there is none (as for Kafka).
-        script = Path(__file__).parents[2] / "scripts" / "install-java.sh"
-        java = subprocess.run([script], check=True, capture_output=True, text=True).stdout
-        os.environ["JAVA_HOME"] = str(Path(java.strip()).resolve().parents[1])
-    session = spark_session("local[2]", "trafficcast-tests", shuffle_partitions=4)
-    yield session
-    session.stop()
 
 
 def raw_input() -> tuple[pa.Table, pa.Table]:
@@ -275,7 +258,7 @@ def test_cli_backfills_into_the_configured_store(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`trafficcast spark backfill` (last here: it stops the module's session)."""
+    """`trafficcast spark backfill`, on the tests' session (the CLI leaves it running)."""
     from typer.testing import CliRunner
 
     from trafficcast.cli import app

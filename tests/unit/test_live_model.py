@@ -481,11 +481,13 @@ def test_live_bands_follow_the_misses_of_this_models_forecasts_only(model: Train
     before_lower, before_upper = speed.lower.copy(), speed.upper.copy()
     actual = np.full(10, 50.0)
     low_band = (np.full(10, 60.0), np.full(10, 70.0))  # every actual falls below
+    columns = np.arange(10)
     live.adapt(
         [
-            ScoredBands("v0", 15, "speed", actual, *low_band),  # another model's: ignored
-            ScoredBands("v1", 65, "speed", actual, *low_band),  # a horizon it lacks: ignored
-            ScoredBands("v1", 15, "speed", actual, *low_band),
+            # Another model's bands, and a horizon this one lacks: both ignored.
+            ScoredBands("v0", 15, "speed", actual, *low_band, columns),
+            ScoredBands("v1", 65, "speed", actual, *low_band, columns),
+            ScoredBands("v1", 15, "speed", actual, *low_band, columns),
         ]
     )
     j = live.model.steps.index(3)  # 15 minutes

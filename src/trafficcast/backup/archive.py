@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from trafficcast import __version__
 from trafficcast.backup.manifest import (
+    ARCHIVE,
     CONFIG,
     MANIFEST,
     REGISTRY,
@@ -37,6 +38,7 @@ from trafficcast.backup.manifest import (
     table_member,
     without_secret_state,
 )
+from trafficcast.backup.snapshot import ArchiveSnapshot
 from trafficcast.store.base import STORE_TABLES, Store
 
 BATCH_ROWS = 100_000
@@ -113,8 +115,10 @@ def write_backup(
     *,
     batch_rows: int = BATCH_ROWS,
     progress: ProgressFn = _no_progress,
+    archive: ArchiveSnapshot | None = None,
 ) -> Manifest:
-    """Back up every store table, the registry folder and the (redacted) config into output."""
+    """Back up every store table, the registry folder and the (redacted) config into output,
+    with the archive's file list when there is one (backup/snapshot.py)."""
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
@@ -150,6 +154,8 @@ def write_backup(
             for path, name in _registry_files(registry):
                 members.append(_add(tar, path, name))
             members.append(_add_bytes(tar, CONFIG, json.dumps(config, indent=2).encode()))
+            if archive is not None:
+                members.append(_add_bytes(tar, ARCHIVE, archive.to_json()))
             manifest = Manifest(
                 trafficcast_version=__version__,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -173,6 +179,7 @@ class Backup:
     path: Path
     manifest: Manifest
     config: dict[str, Any]
+    archive: ArchiveSnapshot | None  # the archive's file list; None: no archive then
     _tar: tarfile.TarFile = field(repr=False)
 
     @contextlib.contextmanager
@@ -244,7 +251,10 @@ def _checked(path: Path, tar: tarfile.TarFile) -> Backup:
                 "(damaged or altered): nothing was restored"
             )
     config = json.loads(_read_all(tar, found[CONFIG])) if CONFIG in found else {}
-    return Backup(path, manifest, config, tar)
+    archive = (
+        ArchiveSnapshot.from_json(_read_all(tar, found[ARCHIVE])) if ARCHIVE in found else None
+    )
+    return Backup(path, manifest, config, archive, tar)
 
 
 def _read_all(tar: tarfile.TarFile, entry: tarfile.TarInfo) -> bytes:
@@ -262,6 +272,42 @@ def occupied_tables(store: Store) -> dict[str, int]:
     return {t: n for t, n in counts.items() if n}
 
 
+def check_target(
+    manifest: Manifest,
+    store: Store,
+    registry: Path,
+    *,
+    force: bool = False,
+    revision: str | None = None,
+) -> None:
+    """BackupError unless the backup can be restored into this store and registry: the same
+    store kind and schema revision, and an empty target unless `force`. `revision`: the
+    one the store will have, for a store whose schema is not made yet (its tables are
+    then not counted: there are none)."""
+    kind = store_kind(store)
+    if manifest.store_kind != kind:
+        raise BackupError(
+            f"the backup is of a {manifest.store_kind} store; this store is {kind}: "
+            "their tables are laid out differently, restore into a store of the same kind"
+        )
+    made = revision is None
+    revision = revision or store.schema_revision()
+    if manifest.schema_revision != revision:
+        raise BackupError(
+            f"the backup's schema revision is {manifest.schema_revision}, this store's is "
+            f"{revision}: restore with the trafficcast version that made it"
+        )
+    occupied = occupied_tables(store) if made else {}
+    registry_files = [p for p in registry.rglob("*") if p.is_file()] if registry.is_dir() else []
+    if (occupied or registry_files) and not force:
+        what = [f"{t} ({n:,} rows)" for t, n in occupied.items()]
+        if registry_files:
+            what.append(f"model registry {registry} ({len(registry_files)} files)")
+        raise BackupError(
+            "the target is not empty: " + ", ".join(what) + "; pass --force to replace it"
+        )
+
+
 def restore_backup(
     backup: Backup,
     store: Store,
@@ -273,27 +319,7 @@ def restore_backup(
 ) -> None:
     """Restore a checked backup into a store with its schema made, and the registry folder."""
     manifest = backup.manifest
-    kind = store_kind(store)
-    if manifest.store_kind != kind:
-        raise BackupError(
-            f"the backup is of a {manifest.store_kind} store; this store is {kind}: "
-            "their tables are laid out differently, restore into a store of the same kind"
-        )
-    revision = store.schema_revision()
-    if manifest.schema_revision != revision:
-        raise BackupError(
-            f"the backup's schema revision is {manifest.schema_revision}, this store's is "
-            f"{revision}: restore with the trafficcast version that made it"
-        )
-    occupied = occupied_tables(store)
-    registry_files = [p for p in registry.rglob("*") if p.is_file()] if registry.is_dir() else []
-    if (occupied or registry_files) and not force:
-        what = [f"{t} ({n:,} rows)" for t, n in occupied.items()]
-        if registry_files:
-            what.append(f"model registry {registry} ({len(registry_files)} files)")
-        raise BackupError(
-            "the target is not empty: " + ", ".join(what) + "; pass --force to replace it"
-        )
+    check_target(manifest, store, registry, force=force)
     with store.transaction():
         if force:
             for table in STORE_TABLES:

@@ -5,6 +5,8 @@ A backup is one uncompressed tar (its members are compressed already):
     tables/<table>.parquet    every row of one store table (zstd)
     registry/<path>           every file of the model registry folder
     config.json               the effective settings, secrets redacted
+    archive.json              the Parquet archive's file list (when one is configured;
+                              the archive itself is not copied: backup/snapshot.py)
     manifest.json             what the rest is; written last, read first
 
 The manifest names every other member with its size and SHA-256, so restore
@@ -30,6 +32,7 @@ FORMAT = "trafficcast-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
+ARCHIVE = "archive.json"
 TABLES = "tables/"
 REGISTRY = "registry/"
 REDACTED = "<redacted>"
@@ -152,7 +155,7 @@ def check_member_name(name: str) -> str:
         or any(p in ("", ".", "..") for p in parts)
     ):
         raise BackupError(f"unsafe member path {name!r} in the backup (refused)")
-    if name not in (MANIFEST, CONFIG) and not (
+    if name not in (MANIFEST, CONFIG, ARCHIVE) and not (
         (name.startswith(TABLES) and len(parts) == 2)
         or (name.startswith(REGISTRY) and len(parts) >= 2)
     ):

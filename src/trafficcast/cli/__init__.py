@@ -28,7 +28,9 @@ app.add_typer(accounts.users_app, name="users", help="Users: add, list, set-role
 app.add_typer(accounts.keys_app, name="keys", help="API keys: create, list, revoke.")
 app.add_typer(reports.app, name="report", help="Reports: performance (JSON, CSV or PDF).")
 app.add_typer(archive.app, name="archive", help="Parquet archive: compact, retention, list.")
-app.add_typer(spark.app, name="spark", help="Spark jobs over the archive: backfill.")
+app.add_typer(
+    spark.app, name="spark", help="Spark jobs over the archive: backfill, train, features."
+)
 
 __all__ = [
     "accounts",

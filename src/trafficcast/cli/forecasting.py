@@ -28,27 +28,37 @@ if TYPE_CHECKING:
     # `trafficcast --help` should not wait.
     from trafficcast.forecast.panel import Panel
     from trafficcast.forecast.protocols import ResultRow
-    from trafficcast.forecast.training import QuantityResult, Split, StageProgress
+    from trafficcast.forecast.registry import ModelRegistry
+    from trafficcast.forecast.training import QuantityResult, Split, StageProgress, TrainConfig
 
 KNOWN_DATASETS = ("los-loop", "metr-la-29", "pems08-partial")  # the keys of protocols.PROTOCOLS
 SHARED_DATA = Path("../shared/data")
 TABLE_HORIZONS = (15, 30, 45, 60)
 DASH = "\N{EN DASH}"  # a metric that is absent
+GROUPED_LABEL = "per group"
 # Wide enough for every column unwrapped when the output goes to a file or pipe, where rich
 # would otherwise assume 80 columns.
 PIPE_WIDTH = 200
 
 
 @contextmanager
-def _clean_errors() -> Iterator[None]:
+def clean_errors() -> Iterator[None]:
     """Expected failures (bad data, too little of it, registry trouble) as one line, exit 1."""
     from trafficcast.forecast.panel import PanelError
     from trafficcast.forecast.registry import RegistryError
+    from trafficcast.forecast.segment_groups import GroupingError
     from trafficcast.forecast.training import TrainingError
 
     try:
         yield
-    except (PanelError, TrainingError, DatasetError, RegistryError, StoreUnavailable) as exc:
+    except (
+        PanelError,
+        TrainingError,
+        GroupingError,
+        DatasetError,
+        RegistryError,
+        StoreUnavailable,
+    ) as exc:
         _fail(str(exc))
     except ValidationError as exc:
         _fail(f"invalid settings: {exc}")
@@ -123,13 +133,6 @@ def _dataset_panel(
     return panel, f"dataset:{folder.resolve()}"
 
 
-def _train_split(steps: int, test_fraction: float, validation_fraction: float) -> Split:
-    from trafficcast.forecast.training import Split
-
-    valid_end = steps - round(steps * test_fraction)
-    return Split(valid_end - max(round(steps * validation_fraction), 1), valid_end)
-
-
 def _training_table(
     results: dict[str, QuantityResult], test: dict[str, Any] | None, version: str
 ) -> Table:
@@ -199,6 +202,14 @@ def train(
         Path | None,
         typer.Option(help="Road graph (edges.csv) for a --dataset published without its own"),
     ] = None,
+    groups: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Train one model per segment group (connected stretches of road), as "
+            "`trafficcast spark train` does in parallel; 1 = one model for the network",
+        ),
+    ] = 1,
     data_dir: DataDir = None,
 ) -> None:
     """Train a forecaster (speed, and volume where measured) and register it."""
@@ -213,15 +224,8 @@ def train(
             "test and validation fractions must leave at least 10 % of the data to train on",
             param_hint="--test-fraction / --validation-fraction",
         )
-    candidates = tuple(m.strip() for m in models.split(",") if m.strip())
-    unknown = sorted(set(candidates) - {"gbm", "persistence", "profile"})
-    if unknown or not candidates:
-        raise typer.BadParameter(
-            f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
-            "known: gbm, persistence, profile",
-            param_hint="--models",
-        )
-    with _clean_errors():
+    candidates = candidate_models(models)
+    with clean_errors():
         _train(
             dataset,
             links,
@@ -232,7 +236,21 @@ def train(
             promote,
             candidates,
             data_dir,
+            groups,
         )
+
+
+def candidate_models(text: str) -> tuple[str, ...]:
+    """--models as candidate kinds, each once, in the order given."""
+    candidates = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    unknown = sorted(set(candidates) - {"gbm", "persistence", "profile"})
+    if unknown or not candidates:
+        raise typer.BadParameter(
+            f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
+            "known: gbm, persistence, profile",
+            param_hint="--models",
+        )
+    return candidates
 
 
 def _train(
@@ -245,10 +263,11 @@ def _train(
     promote: bool | None,
     candidates: tuple[str, ...],
     data_dir: Path | None,
+    groups: int = 1,
 ) -> None:
     from trafficcast.forecast import training
     from trafficcast.forecast.models.gbm import GbmParams
-    from trafficcast.forecast.registration import forecast_rows, held_out_scores, register_trained
+    from trafficcast.forecast.registration import held_out_scores, register_trained
     from trafficcast.forecast.registry import ModelRegistry
 
     settings = _settings(None, None, data_dir)
@@ -256,19 +275,10 @@ def _train(
         panel, source = _dataset_panel(dataset, settings, days, links)
     else:
         panel, source = _store_panel(settings, days)
-    # Deduplicated so a repeated name does not train the same model twice.
-    config = training.TrainConfig(
-        candidates=tuple(dict.fromkeys(candidates)), gbm=GbmParams(seed=seed)
-    )
-    split = _train_split(panel.steps, test_fraction, validation_fraction)
+    config = training.TrainConfig(candidates=candidates, gbm=GbmParams(seed=seed))
+    split = training.Split.fractions(panel.steps, test_fraction, validation_fraction)
     has_test = split.valid_end < panel.steps
-    if has_test and len(forecast_rows(split.valid_end, panel.steps, config.steps)) == 0:
-        # Checked before training so a too-short test slice costs nothing.
-        raise training.TrainingError(
-            f"the test slice ({panel.steps - split.valid_end} of {panel.steps} steps) is "
-            f"shorter than the longest horizon ({max(config.steps)} steps): raise "
-            "--test-fraction, or use --test-fraction 0"
-        )
+    training.check_test_slice(split, panel.steps, config)
     console.print(
         f"training on {source}: {panel.steps:,} steps of 5 minutes x {panel.size} segments "
         f"(train {split.train_end:,}, validation {split.valid_end - split.train_end:,}, "
@@ -277,12 +287,16 @@ def _train(
         markup=False,
         soft_wrap=True,
     )
+    registry = ModelRegistry(settings.registry_path)
+    promote_it = registry.active() is None if promote is None else promote
+    if groups > 1:
+        _train_grouped(panel, source, groups, config, split, seed, registry, promote_it)
+        return
     began = time.perf_counter()
     with _progress() as progress:
         model, results = training.train(panel, config, split, _stage_progress(progress))
     train_seconds = time.perf_counter() - began
     test = held_out_scores(results, split, config.steps, panel.steps, config) if has_test else None
-    registry = ModelRegistry(settings.registry_path)
     record = register_trained(
         registry,
         model,
@@ -294,7 +308,7 @@ def _train(
         seed=seed,
         train_seconds=train_seconds,
         test=test,
-        promote=registry.active() is None if promote is None else promote,
+        promote=promote_it,
     )
     out = _stdout()
     out.print(_training_table(results, test, record.version))
@@ -304,6 +318,90 @@ def _train(
         f"trained in {train_seconds:.1f} s",
         markup=False,
     )
+
+
+def _train_grouped(
+    panel: Panel,
+    source: str,
+    groups: int,
+    config: TrainConfig,
+    split: Split,
+    seed: int,
+    registry: ModelRegistry,
+    promote: bool,
+) -> None:
+    from trafficcast.forecast.grouped_registration import register_grouped
+    from trafficcast.forecast.grouped_training import train_grouped
+    from trafficcast.forecast.segment_groups import plan_groups
+
+    plan = plan_groups(panel.graph, groups)
+    console.print(
+        f"{groups} segment groups of {', '.join(map(str, plan.sizes()))} segments "
+        f"({plan.cut_links} of {len(panel.graph.src)} links cut)",
+        highlight=False,
+    )
+    began = time.perf_counter()
+    with _progress() as progress:
+        stages = _stage_progress(progress)
+
+        def report(group: str, stage: str, done: int, total: int) -> None:
+            stages(f"{group} {stage}", done, total)
+
+        model, summaries = train_grouped(panel, plan, config, split, report)
+    train_seconds = time.perf_counter() - began
+    record = register_grouped(
+        registry,
+        model,
+        summaries,
+        source=source,
+        start_ms=panel.start_ms,
+        split=split,
+        seed=seed,
+        train_seconds=train_seconds,
+        cut_links=plan.cut_links,
+        promote=promote,
+    )
+    report_grouped(record.version, record.metadata, record.promoted, registry.root, train_seconds)
+
+
+def grouped_table(version: str, metadata: dict[str, Any]) -> Table:
+    """A grouped model's record: each group's choice and errors, then the network's."""
+    table = Table(title=f"trained {version}", title_justify="left")
+    for name in ("group", "segments", "quantity", "model"):
+        table.add_column(name)
+    table.add_column("val MAE 15/30/45/60 min", justify="right")
+    table.add_column("test MAE 15/30/45/60 min", justify="right")
+    for group in metadata.get("groups", []):
+        for quantity, kind in group.get("chosen", {}).items():
+            table.add_row(
+                group["name"],
+                str(group["segments"]),
+                quantity,
+                kind,
+                _maes(group["validation"].get(quantity)),
+                _maes(group.get("test", {}).get(quantity)) if "test" in group else DASH,
+            )
+    table.add_section()
+    test = metadata.get("test")
+    for quantity in metadata.get("quantities", []):
+        table.add_row(
+            "network",
+            str(metadata["training_window"]["segments"]),
+            quantity,
+            GROUPED_LABEL,
+            _maes(metadata["validation"].get(quantity)),
+            _maes(test.get(quantity)) if test else DASH,
+        )
+    return table
+
+
+def report_grouped(
+    version: str, metadata: dict[str, Any], promoted: bool, root: Path, seconds: float
+) -> None:
+    out = _stdout()
+    out.print(grouped_table(version, metadata))
+    state = "promoted" if promoted else "not promoted"
+    out.print(f"registered {version} ({state}) in {root}, trained in {seconds:.1f} s", markup=False)
 
 
 def _dataset_names(data: Path, names: Sequence[str] | None) -> list[str]:
@@ -389,7 +487,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score our models and the baselines on the published protocols of the research sets."""
-    with _clean_errors():
+    with clean_errors():
         _evaluate(data, dataset, max_steps, seed, json_path)
 
 

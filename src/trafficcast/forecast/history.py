@@ -76,3 +76,11 @@ class RecentHistory:
     def row_of(self, window_start_ms: int) -> int:
         """Row index of the window starting at `window_start_ms` (may be out of the block)."""
         return (window_start_ms - self.first_start_ms) // STEP_MS
+
+    def select(self, columns: npt.NDArray[np.int64]) -> RecentHistory:
+        """A copy holding only `columns` (in that order), on the same rows."""
+        out = RecentHistory(self.steps)
+        out.speed = self.speed[:, columns]
+        out.volume = self.volume[:, columns]
+        out.last_start_ms = self.last_start_ms
+        return out

@@ -39,6 +39,7 @@ class ScoredBands:
     actual: npt.NDArray[np.float64]
     lower: npt.NDArray[np.float64]
     upper: npt.NDArray[np.float64]
+    segment: npt.NDArray[np.int64]  # the catalog column of each value above
 
 
 class LiveScorer:
@@ -116,7 +117,13 @@ class LiveScorer:
                     lower, upper = p.bands[quantity]
                     self.last_bands.append(
                         ScoredBands(
-                            p.model_version, hmin, quantity, actual[p.segment], lower, upper
+                            p.model_version,
+                            hmin,
+                            quantity,
+                            actual[p.segment],
+                            lower,
+                            upper,
+                            p.segment,
                         )
                     )
                 err = np.abs(p.speed - actual_speed[p.segment])

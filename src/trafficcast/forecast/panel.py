@@ -45,6 +45,15 @@ class Graph:
         """Row n holds the weights of the links that leave segment n."""
         return sparse.csr_matrix((self.weight, (self.src, self.dst)), shape=(self.size, self.size))
 
+    def subset(self, columns: npt.NDArray[np.int64]) -> Graph:
+        """The links between `columns` only, renumbered to their positions in it."""
+        position = np.full(self.size, -1, dtype=np.int64)
+        position[columns] = np.arange(len(columns), dtype=np.int64)
+        keep = (position[self.src] >= 0) & (position[self.dst] >= 0)
+        return Graph(
+            position[self.src[keep]], position[self.dst[keep]], self.weight[keep], len(columns)
+        )
+
     @classmethod
     def empty(cls, size: int) -> Graph:
         none = np.zeros(0, dtype=np.int64)
@@ -106,6 +115,19 @@ class Panel:
             self.timezone,
         )
 
+    def columns(self, columns: npt.NDArray[np.int64]) -> Panel:
+        """The panel of some segments: same rows, the links among them only; no volume when
+        none of them measured it (as from_readings decides)."""
+        volume = None if self.volume is None else np.ascontiguousarray(self.volume[:, columns])
+        return Panel(
+            self.segment_ids.take(pa.array(columns)),
+            self.start_ms,
+            np.ascontiguousarray(self.speed[:, columns]),
+            volume if volume is not None and np.isfinite(volume).any() else None,
+            self.graph.subset(columns),
+            self.timezone,
+        )
+
     def target(self, name: str) -> npt.NDArray[np.float32]:
         if name == "speed":
             return self.speed
@@ -123,10 +145,13 @@ class Panel:
         links: pa.Table,
         timezone: str,
         segment_ids: pa.Array | None = None,
+        grid: tuple[int, int] | None = None,
     ) -> Panel:
         """Pivot long readings (one per segment and 5-minute window start) into a panel.
 
-        Readings at the same cell are averaged; non-positive values are missing.
+        Readings at the same cell are averaged; non-positive values are missing. `grid`
+        (first window start, steps) fixes the rows, e.g. to one shared by several panels;
+        readings outside it are left out. Otherwise the rows span the readings.
         """
         if len(start_ms) == 0:
             raise PanelError("no readings to build a forecasting panel from")
@@ -141,13 +166,18 @@ class Panel:
         known = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         col_idx = np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
         step = np.asarray(start_ms, dtype=np.int64) // STEP_MS * STEP_MS
-        first = int(step.min())
-        row_idx = (step - first) // STEP_MS
-        steps = int(row_idx.max()) + 1
+        if grid is None:
+            first = int(step.min())
+            row_idx = (step - first) // STEP_MS
+            steps = int(row_idx.max()) + 1
+        else:
+            first, steps = grid
+            row_idx = (step - first) // STEP_MS
+            known = known & (row_idx >= 0) & (row_idx < steps)
         shape = (steps, len(ids))
         flat = row_idx[known] * len(ids) + col_idx[known]
 
-        def grid(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        def pivot(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
             v = np.asarray(values, dtype=np.float64)[known]
             ok = np.isfinite(v) & (v > 0)
             total = np.bincount(flat[ok], weights=v[ok], minlength=shape[0] * shape[1])
@@ -156,15 +186,23 @@ class Panel:
                 out = np.where(count > 0, total / count, np.nan)
             return out.reshape(shape).astype(np.float32)
 
-        vol = None
-        if volume is not None and np.isfinite(volume).any():
-            vol = grid(volume)
-        return cls(ids, first, grid(speed), vol, Graph.from_links(links, ids), timezone)
+        vol = None if volume is None else pivot(volume)
+        if vol is not None and not np.isfinite(vol).any():
+            vol = None  # never measured here: no volume model to train
+        return cls(ids, first, pivot(speed), vol, Graph.from_links(links, ids), timezone)
 
     @classmethod
-    def from_windows(cls, windows: pa.Table, links: pa.Table, timezone: str) -> Panel:
+    def from_windows(
+        cls,
+        windows: pa.Table,
+        links: pa.Table,
+        timezone: str,
+        segment_ids: pa.Array | None = None,
+        grid: tuple[int, int] | None = None,
+    ) -> Panel:
         """A panel from the store's 5-minute windows (WINDOW_SCHEMA rows); filled windows
-        (domain/fill.py) are left out: a model learns from readings, not from imputations."""
+        (domain/fill.py) are left out: a model learns from readings, not from imputations.
+        `segment_ids` and `grid` as in from_readings."""
         if "fill" in windows.column_names:
             windows = windows.filter(pc.equal(windows.column("fill"), OBSERVED))
         start = windows.column("window_start").cast(TIMESTAMP).cast(pa.int64())
@@ -175,4 +213,6 @@ class Panel:
             np.asarray(windows.column("volume").to_numpy(), dtype=np.float64),
             links,
             timezone,
+            segment_ids,
+            grid,
         )

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from trafficcast.forecast import metrics
 from trafficcast.forecast.bundle import TrainedModel
+from trafficcast.forecast.error_sums import ErrorSums
 from trafficcast.forecast.features import FEATURES, FeatureContext
 from trafficcast.forecast.intervals import IntervalCalibration, online_bands
 from trafficcast.forecast.models.base import PointModel
@@ -37,8 +37,6 @@ from trafficcast.forecast.training import (
 )
 from trafficcast.live.messages import iso
 
-Scores = dict[str, dict[str, float]]  # metric -> horizon minutes (as text) -> value
-
 
 def by_horizon(values: Mapping[int, float]) -> dict[str, float]:
     """{step: value} as {"minutes": value}, leaving out what is not a finite number.
@@ -50,7 +48,7 @@ def by_horizon(values: Mapping[int, float]) -> dict[str, float]:
     }
 
 
-def score(
+def score_sums(
     ctx: FeatureContext,
     model: PointModel,
     t_idx: npt.NDArray[np.int64],
@@ -58,29 +56,22 @@ def score(
     calibration: IntervalCalibration | None = None,
     adaptive: bool = False,
     pred: npt.NDArray[np.float32] | None = None,
-) -> Scores:
-    """MAE and RMSE of `model` forecasting from rows `t_idx`, per horizon; with a
-    calibration also the coverage of its 80 % interval — `adaptive`: with the bands
-    following their misses as they do live (rows must then be consecutive). `pred`:
-    the model's forecasts from those rows when already made."""
+) -> ErrorSums:
+    """The error sums of `model` forecasting from rows `t_idx`, per horizon; with a
+    calibration also of its 80 % interval — `adaptive`: with the bands following their
+    misses as they do live (rows must then be consecutive). `pred`: the model's
+    forecasts from those rows when already made."""
     if pred is None:
         pred = model.predict(ctx, t_idx, steps)
     actual = np.stack([ctx.values[t_idx + h] for h in steps], axis=-1)
-    per_step = list(enumerate(steps))
-    out: Scores = {
-        "mae": by_horizon({h: metrics.mae(actual[..., j], pred[..., j]) for j, h in per_step}),
-        "rmse": by_horizon({h: metrics.rmse(actual[..., j], pred[..., j]) for j, h in per_step}),
-    }
+    lo = hi = None
     if calibration is not None:
         if adaptive:
             lo, hi = online_bands(ctx, calibration, t_idx, pred, tuple(steps))
         else:
             x, _ = ctx.base_features(t_idx)
             lo, hi = calibration.apply(pred, calibration.signal(x))
-        out["coverage"] = by_horizon(
-            {h: metrics.coverage(actual[..., j], lo[..., j], hi[..., j]) for j, h in per_step}
-        )
-    return out
+    return ErrorSums.of(actual, pred, steps, lo, hi)
 
 
 def forecast_rows(start: int, stop: int, steps: Sequence[int]) -> npt.NDArray[np.int64]:
@@ -88,7 +79,7 @@ def forecast_rows(start: int, stop: int, steps: Sequence[int]) -> npt.NDArray[np
     return np.arange(start, stop - max(steps), dtype=np.int64)
 
 
-def validation_scores(result: QuantityResult, split: Split, steps: Sequence[int]) -> Scores:
+def validation_sums(result: QuantityResult, split: Split, steps: Sequence[int]) -> ErrorSums:
     """The chosen model on the validation rows training chose and calibrated it on.
 
     Coverage here is in-sample for the calibration, so close to 80 % by construction;
@@ -97,18 +88,40 @@ def validation_scores(result: QuantityResult, split: Split, steps: Sequence[int]
     rows = forecast_rows(split.train_end, split.valid_end, steps)
     chosen = result.chosen
     made = next(c.validation_pred for c in result.candidates if c.model is chosen.model)
-    return score(result.ctx, chosen.model, rows, steps, chosen.calibration, pred=made)
+    return score_sums(result.ctx, chosen.model, rows, steps, chosen.calibration, pred=made)
 
 
-def held_out_scores(
+def candidate_sums(
+    result: QuantityResult, split: Split, steps: Sequence[int]
+) -> dict[str, ErrorSums]:
+    """Every candidate's validation errors, by kind."""
+    rows = forecast_rows(split.train_end, split.valid_end, steps)
+    actual = np.stack([result.ctx.values[rows + h] for h in steps], axis=-1)
+    return {c.kind: ErrorSums.of(actual, c.validation_pred, steps) for c in result.candidates}
+
+
+@dataclass
+class HeldOut:
+    """One quantity's held-out errors: the chosen model's, and each baseline's."""
+
+    chosen: ErrorSums
+    baselines: dict[str, ErrorSums]
+
+    def scores(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.chosen.scores())
+        out["baselines"] = {kind: s.scores() for kind, s in self.baselines.items()}
+        return out
+
+
+def held_out_sums(
     results: Mapping[str, QuantityResult],
     split: Split,
     steps: Sequence[int],
     end: int,
     config: TrainConfig,
-) -> dict[str, Any]:
-    """Scores on the held-out rows [split.valid_end, end): the chosen model in the shape
-    of the validation scores, plus both baselines under "baselines" for comparison.
+) -> dict[str, HeldOut]:
+    """Errors on the held-out rows [split.valid_end, end): the chosen model with its bands
+    adapting as they do live, and both baselines for comparison.
 
     Training read nothing from these rows; the feature context still covers them because
     it was built on the whole panel (features read history only, profiles the training rows).
@@ -119,20 +132,32 @@ def held_out_scores(
             f"the test slice ({end - split.valid_end} steps) is shorter than the longest "
             f"horizon ({max(steps)} steps)"
         )
-    out: dict[str, Any] = {}
+    out: dict[str, HeldOut] = {}
     for quantity, result in results.items():
         chosen = result.chosen
-        scores: dict[str, Any] = dict(
-            score(result.ctx, chosen.model, rows, steps, chosen.calibration, adaptive=True)
-        )
         fitted = {c.kind: c.model for c in result.candidates}
         # Baselines learn nothing, so one that was not a candidate is scored unfitted.
-        scores["baselines"] = {
-            kind: score(result.ctx, fitted.get(kind) or make_model(kind, config), rows, steps)
-            for kind in BASELINES
-        }
-        out[quantity] = scores
+        out[quantity] = HeldOut(
+            score_sums(result.ctx, chosen.model, rows, steps, chosen.calibration, adaptive=True),
+            {
+                kind: score_sums(
+                    result.ctx, fitted.get(kind) or make_model(kind, config), rows, steps
+                )
+                for kind in BASELINES
+            },
+        )
     return out
+
+
+def held_out_scores(
+    results: Mapping[str, QuantityResult],
+    split: Split,
+    steps: Sequence[int],
+    end: int,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """Scores on the held-out rows (see held_out_sums), as the model's metadata keeps them."""
+    return {q: h.scores() for q, h in held_out_sums(results, split, steps, end, config).items()}
 
 
 def _chosen_gbm(model: TrainedModel) -> GradientBoosting | None:
@@ -142,7 +167,7 @@ def _chosen_gbm(model: TrainedModel) -> GradientBoosting | None:
     return None
 
 
-def _strict_json(manifest: dict[str, Any]) -> dict[str, Any]:
+def strict_json(manifest: dict[str, Any]) -> dict[str, Any]:
     # The registry checks metadata before write() runs, so the manifest made inside it
     # is checked here, to fail as a RegistryError naming the cause rather than deep in json.
     try:
@@ -179,7 +204,7 @@ def build_metadata(
         },
         "source": source,
         "seed": seed,
-        "validation": {q: validation_scores(r, split, steps) for q, r in results.items()},
+        "validation": {q: validation_sums(r, split, steps).scores() for q, r in results.items()},
         "candidates": {
             q: {c.kind: {"mae": by_horizon(c.validation_mae)} for c in r.candidates}
             for q, r in results.items()
@@ -225,6 +250,6 @@ def register_trained(
 
     def write(folder: Path) -> None:
         # The registry writes model.json after this returns, so the manifest still gets in.
-        metadata["artifacts"] = _strict_json(model.save(folder))
+        metadata["artifacts"] = strict_json(model.save(folder))
 
     return registry.register(model.kind, metadata, write, promote=promote)

@@ -52,6 +52,12 @@ class Split:
         valid = max(round(steps * fraction), 1)
         return cls(steps - valid, steps)
 
+    @classmethod
+    def fractions(cls, steps: int, test_fraction: float, validation_fraction: float) -> Split:
+        """The last `test_fraction` of the rows held out, `validation_fraction` before it."""
+        valid_end = steps - round(steps * test_fraction)
+        return cls(valid_end - max(round(steps * validation_fraction), 1), valid_end)
+
 
 @dataclass
 class CandidateResult:
@@ -72,6 +78,16 @@ class QuantityResult:
     chosen: QuantityModel
     candidates: list[CandidateResult]
     ctx: FeatureContext
+
+
+def check_test_slice(split: Split, steps: int, config: TrainConfig) -> None:
+    """Refuse a held-out slice too short for one forecast, before any training is spent."""
+    if split.valid_end < steps and steps - split.valid_end <= max(config.steps):
+        raise TrainingError(
+            f"the test slice ({steps - split.valid_end} of {steps} steps) is "
+            f"shorter than the longest horizon ({max(config.steps)} steps): raise "
+            "--test-fraction, or use --test-fraction 0"
+        )
 
 
 def make_model(kind: str, config: TrainConfig) -> PointModel:

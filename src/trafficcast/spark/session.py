@@ -8,7 +8,9 @@ on a cluster. Time is UTC throughout, as in the archive's partitions.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,6 +71,9 @@ def spark_session(
         builder = builder.master(master)
         if is_local(master):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Python workers run trafficcast's code (training tasks): this interpreter has
+            # it, the `python3` on PATH that PySpark would start may not.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = spark_conf(master or "", shuffle_partitions, driver_memory)
     conf.update(extra or {})
     for key, value in conf.items():
@@ -89,3 +94,18 @@ def session_from_settings(
         shuffle_partitions=settings.spark_shuffle_partitions,
         driver_memory=settings.spark_driver_memory or None,
     )
+
+
+@contextmanager
+def job_session(settings: Settings, master: str | None, app_name: str) -> Iterator[SparkSession]:
+    """The session for one CLI job, stopped after it unless it was running before (a
+    caller's session, as in tests, is left for the caller)."""
+    from pyspark.sql import SparkSession
+
+    running = SparkSession.getActiveSession()
+    session = session_from_settings(settings, master, app_name)
+    try:
+        yield session
+    finally:
+        if running is None:
+            session.stop()

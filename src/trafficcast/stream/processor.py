@@ -59,10 +59,11 @@ from trafficcast.domain.time_of_day import SLOT_MINUTES, slots
 from trafficcast.forecast.blend import BlendForecaster
 from trafficcast.forecast.forecasts import Forecasts
 from trafficcast.forecast.history import RecentHistory
-from trafficcast.forecast.live import LiveModel, merge
+from trafficcast.forecast.live import merge
 from trafficcast.forecast.live_scoring import LiveScorer
 from trafficcast.forecast.panel import Graph
 from trafficcast.forecast.schedule import ForecastSchedule
+from trafficcast.forecast.serving import ServingModel
 from trafficcast.live.coalescer import ReadingCoalescer
 from trafficcast.live.messages import prediction_messages, table_messages, traffic_event_messages
 from trafficcast.store.base import AlertQuery, Store
@@ -177,7 +178,7 @@ class StreamProcessor:
         )
         self.set_schedule(self.schedule)
         # A trained model, when one is promoted; the blend fills what it cannot forecast.
-        self.model: LiveModel | None = None
+        self.model: ServingModel | None = None
         self.links = LINK_SCHEMA.empty_table()
         self.links_version = 0
         self.stats = ProcessorStats()
@@ -1208,7 +1209,7 @@ class StreamProcessor:
         if wanted is not None:
             self.publish("alert", table_messages("alert", wanted))
 
-    def _with_model(self, model: LiveModel | None, blend: Forecasts) -> Forecasts:
+    def _with_model(self, model: ServingModel | None, blend: Forecasts) -> Forecasts:
         if model is None:
             return blend
         learned = model.forecast(
@@ -1226,7 +1227,7 @@ class StreamProcessor:
         self,
         segment: int,
         horizons_min: npt.NDArray[np.int64],
-        model: LiveModel | None,
+        model: ServingModel | None,
     ) -> Forecasts | None:
         """Forecast one segment from its last closed 5-minute window; None without data.
 

@@ -24,8 +24,8 @@ from trafficcast.api.responses import JSON
 from trafficcast.auth.roles import READERS
 from trafficcast.encoding import arrow_rows
 from trafficcast.forecast.blend import MODEL_VERSION as BLEND_VERSION
-from trafficcast.forecast.live import LiveModel
 from trafficcast.forecast.registry import RegistryError, UnknownModel
+from trafficcast.forecast.serving import ServingModel
 from trafficcast.live.messages import iso, iso_times, nullable
 from trafficcast.runtime import ModelLoadError, Runtime
 from trafficcast.stream.processor import forecasts_table
@@ -33,7 +33,7 @@ from trafficcast.stream.processor import forecasts_table
 router = APIRouter(prefix="/api/predictions", tags=["predictions"])
 
 
-def _model(runtime: Runtime, name: str) -> LiveModel | None:
+def _model(runtime: Runtime, name: str) -> ServingModel | None:
     """The model `name` selects; None = the interim blend (also `latest` before any training,
     or while the promoted model cannot be loaded)."""
     if name == BLEND_VERSION:
