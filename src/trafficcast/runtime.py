@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
 import orjson
@@ -144,11 +145,14 @@ class Runtime:
             live_interest=self.hub.interest if self.role == "all" else lambda: (True, frozenset()),
         )
         self.processor.set_links(self.store.links())
-        # Webhook and e-mail alerts go out where the processor runs (not from API-only
-        # processes), off its hot path.
-        self.notifier: Dispatcher | None = None
+        # Webhook and e-mail alerts go out off the hot path from the process that raised
+        # them: the processor's alerts where it runs, system alerts from the API process
+        # holding the system monitor's lease. Escalation runs where processors do.
+        config = notify_config(s)
+        self.notifier = Dispatcher(
+            self.store, self.store.get_state, replace(config, escalate=self.role != "api")
+        )
         if self.role != "api":
-            self.notifier = Dispatcher(self.store, self.store.get_state, notify_config(s))
             self.processor.on_alerts = self.notifier.submit
         # The Parquet archive is written where the processor commits, on its own thread.
         self.archive: ArchiveWriter | None = None
@@ -329,8 +333,7 @@ class Runtime:
             self.archive.start()
         if self.role != "api":
             self.processor.start()
-        if self.notifier is not None:
-            self.notifier.start()
+        self.notifier.start()
         for feed in self.feeds:
             feed.start()
         self.follow_registry(self.settings.registry_poll_s)
@@ -342,8 +345,7 @@ class Runtime:
         self.processor.stop()  # also when started on its own (benchmarks, tests)
         if self.archive is not None:
             self.archive.stop()  # writes what is still buffered
-        if self.notifier is not None:
-            self.notifier.stop()
+        self.notifier.stop()
         if self.fanout is not None:
             self.fanout.stop()
         if self.lag_probe is not None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +18,8 @@ from websockets.sync.client import connect
 from tests.integration.cluster import Cluster, by_minute, simulated
 from tests.integration.test_scaled_out_faults import body
 from tests.services import Service
+from trafficcast.alerts.rules import state_key
+from trafficcast.alerts.system_rule import SystemRuleConfig
 from trafficcast.config import Settings
 from trafficcast.runtime import open_store
 
@@ -134,3 +138,63 @@ def test_two_api_processes_fan_out_every_update_and_share_rate_limits(
             listener.stop.set()
             listener.join(5)
         cluster.stop()
+
+
+class Webhook:
+    """A local stand-in for an operator's webhook receiver, keeping every body."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_system_alert_raised_by_an_api_process_reaches_the_webhook(
+    tmp_path: Path, kafka: Service, postgres_database: str
+) -> None:
+    """Scaled out, system alerts are raised by the API process holding the monitor's lease
+    (no processor runs the monitor); that process sends them to webhooks too."""
+    hook = Webhook()
+    store = open_store(Settings(database_url=postgres_database))
+    store.init_schema()
+    rule = SystemRuleConfig(
+        ingest_stall_seconds=2,
+        open_after_seconds=1,
+        resolve_after_seconds=1,
+        notify=("dashboard", f"webhook:{hook.url}"),
+    )
+    store.set_state(state_key(rule.rule_id), rule.dumps())
+    store.close()
+    cluster = Cluster(tmp_path, kafka.url, postgres_database, TRAFFICCAST_SYSTEM_CHECK_S="0.2")
+    try:
+        cluster.processor()
+        _, api = cluster.api()
+        _, events = simulated(minutes=2, segments=3)
+        r = httpx.post(f"{api}/api/traffic/events/batch", content=body(events), timeout=30)
+        assert r.status_code == 201, r.text
+
+        def stalled() -> list[dict[str, Any]]:
+            return [b for b in hook.received if "ingest_stalled" in json.dumps(b)]
+
+        # No more events: the stall opens its alert after 2 s + 1 s, and the webhook hears it.
+        cluster.wait_for("the ingest-stall alert at the webhook", lambda: bool(stalled()), 60)
+        sent = stalled()
+        assert sent[0]["alert"]["alert_type"] == "system"
+        alerts = httpx.get(f"{api}/api/alerts", params={"alert_type": "system"}, timeout=10)
+        assert any("ingest_stalled" in a["alert_id"] for a in alerts.json()["alerts"])
+    finally:
+        cluster.stop()
+        hook.server.shutdown()

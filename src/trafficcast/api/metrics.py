@@ -207,24 +207,21 @@ class PipelineCollector(Collector):
             "Clients dropped for being too slow",
             rt.hub.dropped_clients,
         )
-        if rt.notifier is not None:
-            n = rt.notifier.stats
-            yield counter(
-                "notifications_dropped",
-                "Alert changes not queued for webhook/e-mail delivery: the queue was full",
-                n.dropped,
-            )
-            yield counter(
-                "notification_attempts", "Webhook and e-mail delivery attempts", n.attempts
-            )
-            outcomes = CounterMetricFamily(
-                "trafficcast_notifications",
-                "Notifications (one alert change to one target) by final outcome",
-                labels=["outcome"],
-            )
-            outcomes.add_metric(["delivered"], n.delivered)
-            outcomes.add_metric(["failed"], n.failed)
-            yield outcomes
+        n = rt.notifier.stats
+        yield counter(
+            "notifications_dropped",
+            "Alert changes not queued for webhook/e-mail delivery: the queue was full",
+            n.dropped,
+        )
+        yield counter("notification_attempts", "Webhook and e-mail delivery attempts", n.attempts)
+        outcomes = CounterMetricFamily(
+            "trafficcast_notifications",
+            "Notifications (one alert change to one target) by final outcome",
+            labels=["outcome"],
+        )
+        outcomes.add_metric(["delivered"], n.delivered)
+        outcomes.add_metric(["failed"], n.failed)
+        yield outcomes
         archive = getattr(rt, "archive", None)
         if archive is not None:
             yield from _archive_metrics(archive.stats)

@@ -153,8 +153,7 @@ class SystemMonitor:
         self._unwritten = ALERT_SCHEMA.empty_table()
         records = pushed_records(changes, stored, now_ms)
         push_alerts(self.runtime, records)
-        if self.runtime.notifier is not None:
-            self.runtime.notifier.submit(records)
+        self.runtime.notifier.submit(records)
         return records
 
     # pieces ------------------------------------------------------------------

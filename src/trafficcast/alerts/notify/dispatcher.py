@@ -42,6 +42,9 @@ class NotifyConfig:
     smtp: email.SmtpConfig = field(default_factory=lambda: email.SmtpConfig(host=""))
     queue_size: int = 1000
     escalation_check_s: float = 30.0
+    # Scaled out, the processors escalate; an API process only sends what it raised itself
+    # (system alerts), so fewer processes race to escalate one alert.
+    escalate: bool = True
 
 
 class DispatchStats:
@@ -131,7 +134,7 @@ class Dispatcher:
                     log.exception("could not notify alert changes")
                 finally:
                     self._queue.task_done()
-            if time.monotonic() >= next_check:
+            if self.config.escalate and time.monotonic() >= next_check:
                 try:
                     self.escalate()
                 except Exception as exc:  # the store may be down; checked again later

@@ -216,8 +216,7 @@ async def _put_rule(config: type[RuleConfig], body: BaseModel, runtime: Runtime)
     if problems:
         raise _field_error(422, problems, "invalid rule")
     runtime.processor.invalidate_rules()
-    if runtime.notifier is not None:
-        runtime.notifier.rules.invalidate()
+    runtime.notifier.rules.invalidate()
     return JSON(rule.as_json())
 
 
