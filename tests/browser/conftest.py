@@ -2,7 +2,8 @@
 
 The server replays five hours of simulated history (enough for the predictions page to
 retrain from the store) and then runs live, has a
-trained model promoted (so the predictions page has a registry to show) and
+trained model promoted (so the predictions page has a registry to show), a
+grouped model registered but not promoted (its segment groups in the detail) and
 forecasts stored. Page checks share it, in the order of PAGES, so a check that
 changes state (an acknowledged alert, a promoted model) must not rely on the
 state another check left, only on what it sets itself.
@@ -38,6 +39,47 @@ class Dashboard:
     node: str
 
 
+def register_grouped_model(runtime: Runtime, sim: Simulator) -> None:
+    """A second, never promoted version of kind "grouped" (one model per segment group),
+    so the predictions page shows a grouped model's detail. Registered after the demo
+    model is promoted, so "latest" and the live model stay the ordinary one. Cheap (about
+    6 s): three horizons, 20 boosting rounds, small samples."""
+    from trafficcast.forecast import training
+    from trafficcast.forecast.grouped_registration import register_grouped
+    from trafficcast.forecast.grouped_training import train_grouped
+    from trafficcast.forecast.models.gbm import GbmParams
+    from trafficcast.forecast.panel import STEP_MS
+    from trafficcast.forecast.segment_groups import plan_groups
+    from trafficcast.forecast.sources import panel_from_events
+
+    end = int(time.time() * 1000) // STEP_MS * STEP_MS
+    panel = panel_from_events(
+        sim.events(end - 86_400_000, end),
+        sim.segments.column("segment_id").combine_chunks(),
+        sim.links,
+        runtime.settings.timezone,
+        "simulated history",
+    )
+    gbm = GbmParams(seed=0, workers=1, max_rounds=20, max_train_rows=20_000)
+    config = training.TrainConfig(steps=(3, 6, 12), gbm=gbm)
+    split = training.Split.fractions(panel.steps, 0.125, 0.125)
+    plan = plan_groups(panel.graph, 3)
+    began = time.perf_counter()
+    model, summaries = train_grouped(panel, plan, config, split)
+    register_grouped(
+        runtime.registry,
+        model,
+        summaries,
+        source=f"simulator:seed={sim.config.seed}",
+        start_ms=panel.start_ms,
+        split=split,
+        seed=0,
+        train_seconds=time.perf_counter() - began,
+        cut_links=plan.cut_links,
+        promote=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     if not CHROMIUM.exists():
@@ -54,6 +96,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     with BackgroundServer(runtime) as server:
         training.join(timeout=300)
         assert runtime.registry.list(), "the dashboard's model did not train"
+        register_grouped_model(runtime, sim)
         deadline = time.monotonic() + 60
         while runtime.store.latest_predictions(None, 1).num_rows == 0:
             assert time.monotonic() < deadline, "no forecasts within a minute of start"

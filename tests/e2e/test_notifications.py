@@ -438,6 +438,19 @@ def test_an_alert_the_processor_opens_reaches_the_webhook_and_is_listed(
         missing = c.get("/api/alerts/congestion:nope:1/notifications")
         assert missing.status_code == 404
         assert missing.json()["error"]["details"][0]["field"] == "alert_id"
+        # An operator acknowledging it: the receiver hears who did, once.
+        r = c.post(f"/api/alerts/{alert_id}/acknowledge", json={"note": "crew sent"})
+        assert r.status_code == 200, r.text
+        acked = wait_for(
+            lambda: [x for x in hooks.on("/ops") if x["body"]["event"] == "acknowledged"],
+            "the acknowledgement",
+        )
+        assert acked[0]["signed"]
+        assert acked[0]["body"]["alert"]["state"] == "acknowledged"
+        assert acked[0]["body"]["alert"]["acknowledged_by"] == "anonymous"
+        assert acked[0]["body"]["alert"]["note"] == "crew sent"
+        again = c.post(f"/api/alerts/{alert_id}/acknowledge", json={})
+        assert again.status_code == 200  # acknowledging twice changes nothing, sends nothing
         # Recovery resolves it; the resolution goes out too.
         fast = readings(segment, 12, 24, free_flow, base)
         assert c.post("/api/traffic/events/batch", json={"events": fast}).status_code == 201
@@ -447,9 +460,37 @@ def test_an_alert_the_processor_opens_reaches_the_webhook_and_is_listed(
         )
         assert resolved[0]["body"]["alert"]["alert_id"] == alert_id
         assert resolved[0]["body"]["alert"]["resolved_at"] is not None
+        assert len([x for x in hooks.on("/ops") if x["body"]["event"] == "acknowledged"]) == 1
         metrics = c.get("/metrics").text
         assert "trafficcast_notifications_dropped_total 0.0" in metrics
         assert 'trafficcast_notifications_total{outcome="delivered"}' in metrics
+
+
+def test_an_operator_resolving_an_alert_is_notified_once(hooks: Hooks, tmp_path: Path) -> None:
+    """Resolved by hand through the API: the rule's webhook hears `resolved` with the note;
+    a second resolve is refused (409) and sends nothing."""
+    runtime = Runtime(Settings(data_dir=tmp_path, webhook_secret=SECRET))
+    save_rule(
+        runtime.store,  # type: ignore[arg-type]
+        CongestionRuleConfig(notify=("dashboard", f"webhook:{hooks.url}/ops")),
+    )
+    seed_open(runtime.store, "congestion:s1:1", "s1", int(time.time() * 1000) - 60_000)  # type: ignore[arg-type]
+    with BackgroundServer(runtime) as server, httpx.Client(base_url=server.url) as c:
+        r = c.post("/api/alerts/congestion:s1:1/resolve", json={"note": "cleared by crew"})
+        assert r.status_code == 200, r.text
+        got = wait_for(lambda: hooks.on("/ops"), "the resolution")
+        assert got[0]["signed"]
+        assert got[0]["body"]["event"] == "resolved"
+        assert got[0]["body"]["rule_id"] == "congestion"
+        assert got[0]["body"]["alert"]["note"] == "cleared by crew"
+        assert got[0]["body"]["alert"]["state"] == "resolved"
+        assert c.post("/api/alerts/congestion:s1:1/resolve", json={}).status_code == 409
+        attempts = wait_for(
+            lambda: c.get("/api/alerts/congestion:s1:1/notifications").json()["attempts"],
+            "the attempt to be listed",
+        )
+        assert [a["event"] for a in attempts] == ["resolved"]
+    assert len(hooks.on("/ops")) == 1
 
 
 # every rule type ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Browser check of the predictions page (/predictions): the registry matches the API,
+// a grouped model's segment groups match its metadata,
 // a retraining runs to a new version, promote and roll back take effect, an
 // on-demand forecast shows what the API answered, and forecast settings save.
 //
@@ -75,6 +76,72 @@ async function checkDetail(page, baseUrl, version) {
   const detail = await api(baseUrl, `/api/models/${encodeURIComponent(version)}`);
   const source = (await pane.getByTestId('model-source').innerText()).trim();
   if (source !== detail.metadata.source) fail(`detail source "${source}" vs API "${detail.metadata.source}"`);
+  if (!('groups' in detail.metadata) && (await pane.getByTestId('model-groups').count()) > 0) {
+    fail(`${version} is not grouped but its detail shows segment groups`);
+  }
+  await row.getByRole('button', { name: `Hide details of ${version}` }).click();
+}
+
+const GROUP_HORIZONS = [15, 30, 60];
+
+/** A grouped model's detail: the segment-groups line and table, and in how many groups
+ * each candidate was chosen, against /api/models/{version}, for speed then volume. */
+async function checkGroupedDetail(page, baseUrl, version, screenshot) {
+  const row = page.locator(`tr[data-version="${version}"]`);
+  await row.getByRole('button', { name: `Show details of ${version}` }).click();
+  const pane = page.getByTestId(`model-detail-${version}`);
+  const table = pane.getByTestId('groups-table');
+  await table.waitFor();
+  const { metadata } = await api(baseUrl, `/api/models/${encodeURIComponent(version)}`);
+  const groups = metadata.groups;
+  if (!Array.isArray(groups) || groups.length < 2) fail(`${version} has no groups in its metadata`);
+
+  const segments = groups.reduce((sum, g) => sum + g.segments, 0);
+  const want = `${metadata.grouping.groups} groups of ${segments} segments in all, ${metadata.grouping.cut_links} road links cut between groups`;
+  const summary = await pane.getByTestId('groups-summary').innerText();
+  if (!summary.startsWith(want)) fail(`groups summary "${summary}", expected "${want}"`);
+
+  for (const quantity of ['speed', 'volume']) {
+    const fmt = (v) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(quantity === 'speed' ? 2 : 1) : '—');
+    if (quantity !== 'speed') await pane.getByRole('group', { name: 'Quantity' }).getByRole('button', { name: quantity }).click();
+    await waitFor(page, (q) => document.querySelector('[data-testid="groups-table"] caption')?.textContent?.startsWith(q), quantity, `the groups table never showed ${quantity}`);
+    const shown = await table.locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        name: tr.querySelector('th').textContent.trim(),
+        segments: tr.querySelector('[data-testid="group-segments"]').textContent.trim(),
+        chosen: tr.querySelector('[data-testid="group-chosen"]').textContent.trim(),
+        validation: [...tr.querySelectorAll('td[data-slice="validation"]')].map((td) => td.textContent.trim()),
+        test: [...tr.querySelectorAll('td[data-slice="test"]')].map((td) => td.textContent.trim()),
+      })),
+    );
+    const expected = groups.map((g) => ({
+      name: g.name,
+      segments: String(g.segments),
+      chosen: g.chosen?.[quantity] ?? '—',
+      validation: GROUP_HORIZONS.map((h) => fmt(g.validation?.[quantity]?.mae?.[String(h)])),
+      test: GROUP_HORIZONS.map((h) => fmt(g.test?.[quantity]?.mae?.[String(h)])),
+    }));
+    if (JSON.stringify(shown) !== JSON.stringify(expected)) {
+      fail(`${quantity} groups table:\n shown ${JSON.stringify(shown)}\n API   ${JSON.stringify(expected)}`);
+    }
+    if (expected.some((g) => g.test.every((t) => t === '—'))) fail(`a group of ${version} has no test MAE to compare`);
+
+    const candidates = await pane.getByTestId('model-candidates').locator('[data-kind]').evaluateAll((spans) =>
+      spans.map((s) => [s.getAttribute('data-kind'), s.textContent.trim()]),
+    );
+    const kinds = Object.keys(metadata.candidates[quantity]);
+    if (candidates.length !== kinds.length) fail(`${candidates.length} candidates shown for ${quantity}, API ${kinds.length}`);
+    for (const [kind, text] of candidates) {
+      const n = groups.filter((g) => g.chosen?.[quantity] === kind).length;
+      if (!text.endsWith(`(chosen in ${n} of ${groups.length} groups)`)) fail(`candidate ${kind} reads "${text}", chosen in ${n} groups`);
+    }
+    console.log(`grouped ${version} ${quantity}: ${shown.length} groups, candidates ${candidates.map(([, t]) => t).join(' · ')}`);
+    if (quantity === 'speed') {
+      await table.scrollIntoViewIfNeeded();
+      await screenshot('grouped-detail');
+    }
+  }
+  await pane.getByRole('group', { name: 'Quantity' }).getByRole('button', { name: 'speed' }).click();
   await row.getByRole('button', { name: `Hide details of ${version}` }).click();
 }
 
@@ -292,7 +359,12 @@ runPageCheck('predictions', async ({ page, baseUrl, screenshot }) => {
   await checkAccuracyFilter(baseUrl);
   await page.getByTestId('settings-form').waitFor();
   await screenshot('predictions');
-  await checkDetail(page, baseUrl, models.models[0].version);
+  // The fixture's ordinary model (the grouped one, registered after it, is listed first).
+  await checkDetail(page, baseUrl, (models.models.find((m) => m.kind !== 'grouped') ?? models.models[0]).version);
+  const grouped = models.models.find((m) => m.kind === 'grouped');
+  if (!grouped) fail('the shared server should have a grouped model (tests/browser/conftest.py)');
+  if (grouped.promoted || grouped.live) fail(`${grouped.version} should be registered, not promoted`);
+  await checkGroupedDetail(page, baseUrl, grouped.version, screenshot);
 
   let rollbackNeeded = null;
   try {

@@ -79,7 +79,9 @@ class Dispatcher:
         # Each alert's rule, by its type (alerts/registry.py), read by state key.
         self.rules = RuleBook(RULES, read_state, interval_s=1.0)
         self.stats = DispatchStats()
-        self._queue: queue.Queue[pa.Table] = queue.Queue(maxsize=config.queue_size)
+        self._queue: queue.Queue[tuple[pa.Table, str | None]] = queue.Queue(
+            maxsize=config.queue_size
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._escalated: set[str] = set()
@@ -87,12 +89,14 @@ class Dispatcher:
         self._client = httpx.Client(timeout=config.timeout_s, follow_redirects=False)
 
     # the hot path's side ------------------------------------------------------
-    def submit(self, records: pa.Table) -> None:
-        """Queue committed alert changes (ALERT_RECORD_SCHEMA rows); never waits."""
+    def submit(self, records: pa.Table, event: str | None = None) -> None:
+        """Queue committed alert changes (ALERT_RECORD_SCHEMA rows); never waits. `event`
+        names an operator's action (acknowledged, resolved); else each record's state
+        says whether it opened or resolved."""
         if records.num_rows == 0:
             return
         try:
-            self._queue.put_nowait(records)
+            self._queue.put_nowait((records, event))
         except queue.Full:
             self.stats.dropped += records.num_rows
             log.warning("notification queue full; dropped %d alert changes", records.num_rows)
@@ -124,12 +128,12 @@ class Dispatcher:
         next_check = time.monotonic() + check_s
         while not self._stop.is_set():
             try:
-                records = self._queue.get(timeout=max(0.0, next_check - time.monotonic()))
+                queued = self._queue.get(timeout=max(0.0, next_check - time.monotonic()))
             except queue.Empty:
-                records = None
-            if records is not None:
+                queued = None
+            if queued is not None:
                 try:
-                    self._changes(records)
+                    self._changes(*queued)
                 except Exception:  # one bad batch must not stop notifications
                     log.exception("could not notify alert changes")
                 finally:
@@ -142,14 +146,13 @@ class Dispatcher:
                 next_check = time.monotonic() + check_s
 
     # delivery -------------------------------------------------------------------
-    def _changes(self, records: pa.Table) -> None:
+    def _changes(self, records: pa.Table, event: str | None = None) -> None:
         for record in records.to_pylist():
             rule = self.rules.for_alert_type(str(record.get("alert_type")))
             if rule is None:
                 continue  # a type no rule raises: nowhere to send it but the dashboard
-            event = payload.event_of(record)
             for target in delivery_targets(rule.notify):
-                self.send(record, rule.rule_id, event, target)
+                self.send(record, rule.rule_id, event or payload.event_of(record), target)
 
     def escalate(self) -> None:
         """Send alerts still open past their rule's escalate_after_minutes to its

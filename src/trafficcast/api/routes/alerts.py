@@ -297,6 +297,15 @@ def _operator(request: Request) -> str:
     return p.subject if p.kind == "user" else f"key:{p.subject}"
 
 
+def _took_effect_now(row: dict[str, Any], state: str, now_ms: int) -> bool:
+    """Whether this action moved the alert (a second acknowledgement only adds a note;
+    the first one's time is kept)."""
+    if state == "resolved":
+        return True  # resolved is final: a changed row was not resolved before
+    at = row.get("acknowledged_at")  # ISO 8601, as the API answers it
+    return isinstance(at, str) and round(datetime.fromisoformat(at).timestamp() * 1000) == now_ms
+
+
 async def _act(
     request: Request,
     runtime: Runtime,
@@ -337,6 +346,9 @@ async def _act(
             },
         )
     push_alerts(runtime, update.row)
+    if update.changed and _took_effect_now(row, state, now):
+        # Receivers that opened an incident from the alert close or quiet it too.
+        runtime.notifier.submit(update.row, event=state)
     return JSON(row)
 
 
@@ -347,7 +359,8 @@ async def _act(
     responses=ERROR_RESPONSES,
     summary="An alert's notification attempts",
     description="Every try to deliver the alert to a webhook or by e-mail (its opening, "
-    "resolution and escalation), oldest first: when, to which target, the HTTP status or "
+    "acknowledgement, resolution and escalation), oldest first: when, to which target, "
+    "the HTTP status or "
     "SMTP reply code or the error, and whether it was delivered. Declared before "
     "GET /{alert_id}, whose path would also match.",
 )

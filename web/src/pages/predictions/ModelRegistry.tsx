@@ -14,12 +14,17 @@ import {
   type ModelSummary,
 } from './api';
 import {
+  GROUP_HORIZONS,
   HEADLINE_HORIZONS,
   candidateScores,
+  chosenCounts,
+  chosenLabel,
+  describeGrouping,
   describeWindow,
   errorUnit,
   formatCoverage,
   formatError,
+  groupRows,
   headlineMae,
   metricRows,
   modelStatus,
@@ -69,6 +74,94 @@ function StatusBadge({ model }: { model: ModelSummary }) {
   return <span className="predictions-muted">—</span>;
 }
 
+/** A grouped model's segment groups: each group's size, choice and MAE for `quantity`. */
+function GroupsSection({
+  metadata,
+  quantity,
+  version,
+  unit,
+}: {
+  metadata: Record<string, unknown>;
+  quantity: string;
+  version: string;
+  unit: SpeedUnit;
+}) {
+  const rows = groupRows(metadata, quantity);
+  const summary = describeGrouping(metadata);
+  if (rows === null || summary === null) return null;
+  const errUnit = errorUnit(quantity, unit);
+  return (
+    <section className="predictions-groups" aria-labelledby={`groups-${version}`} data-testid="model-groups">
+      <h4 id={`groups-${version}`} className="predictions-subtitle">
+        Segment groups
+      </h4>
+      <p className="predictions-groups-summary" data-testid="groups-summary">
+        {summary}. <span className="predictions-muted">Each group has its own model; the scores above are the network&apos;s, over every group&apos;s errors.</span>
+      </p>
+      {rows.length === 0 ? (
+        <p className="predictions-muted">No group record could be read.</p>
+      ) : (
+        <div className="predictions-table-wrap">
+          <table className="data-table predictions-table predictions-groups-table" data-testid="groups-table">
+            <caption className="visually-hidden">
+              {quantity} model chosen and MAE in {errUnit} per segment group of {version}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col" rowSpan={2}>
+                  Group
+                </th>
+                <th scope="col" rowSpan={2} className="num">
+                  Segments
+                </th>
+                <th scope="col" rowSpan={2}>
+                  Model ({quantity})
+                </th>
+                <th scope="colgroup" colSpan={GROUP_HORIZONS.length} className="num">
+                  Val MAE <small>{errUnit}</small>
+                </th>
+                <th scope="colgroup" colSpan={GROUP_HORIZONS.length} className="num">
+                  Test MAE <small>{errUnit}</small>
+                </th>
+              </tr>
+              <tr>
+                {['val', 'test'].map((slice) =>
+                  GROUP_HORIZONS.map((h) => (
+                    <th key={`${slice}-${h}`} scope="col" className="num">
+                      {h} min
+                    </th>
+                  )),
+                )}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.name} data-group={r.name}>
+                  <th scope="row">{r.name}</th>
+                  <td className="num" data-testid="group-segments">
+                    {r.segments ?? '—'}
+                  </td>
+                  <td data-testid="group-chosen">{r.chosen ?? '—'}</td>
+                  {r.validationMae.map((v, i) => (
+                    <td key={`val-${GROUP_HORIZONS[i]}`} className="num" data-slice="validation" data-horizon={GROUP_HORIZONS[i]}>
+                      {formatError(v, quantity, unit)}
+                    </td>
+                  ))}
+                  {r.testMae.map((v, i) => (
+                    <td key={`test-${GROUP_HORIZONS[i]}`} className="num" data-slice="test" data-horizon={GROUP_HORIZONS[i]}>
+                      {formatError(v, quantity, unit)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 function DetailPane({ version, unit }: { version: string; unit: SpeedUnit }) {
   const [detail, setDetail] = useState<ModelDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -88,6 +181,7 @@ function DetailPane({ version, unit }: { version: string; unit: SpeedUnit }) {
   const shown = quantities.includes(quantity) ? quantity : (quantities[0] ?? 'speed');
   const rows = metricRows(detail.validation?.[shown], detail.test?.[shown]);
   const candidates = candidateScores(detail.metadata, shown, detail.kind);
+  const counts = chosenCounts(detail.metadata, shown);
   const meta = detail.metadata;
   const source = typeof meta.source === 'string' ? meta.source : '—';
   const seconds = typeof meta.train_seconds === 'number' ? `${meta.train_seconds.toFixed(1)} s` : '—';
@@ -125,14 +219,17 @@ function DetailPane({ version, unit }: { version: string; unit: SpeedUnit }) {
         </div>
       )}
       {candidates.length > 0 && (
-        <p className="predictions-candidates">
+        <p className="predictions-candidates" data-testid="model-candidates">
           Candidates by mean validation MAE ({errUnit}):{' '}
           {candidates.map((c, i) => (
             <Fragment key={c.kind}>
               {i > 0 && ' · '}
-              <span className={c.chosen ? 'predictions-chosen' : undefined}>
+              <span
+                className={(counts ? (counts.byKind[c.kind] ?? 0) > 0 : c.chosen) ? 'predictions-chosen' : undefined}
+                data-kind={c.kind}
+              >
                 {c.kind} {formatError(c.meanMae, shown, unit)}
-                {c.chosen && ' (chosen)'}
+                {chosenLabel(c, counts)}
               </span>
             </Fragment>
           ))}
@@ -173,6 +270,7 @@ function DetailPane({ version, unit }: { version: string; unit: SpeedUnit }) {
           </tbody>
         </table>
       )}
+      <GroupsSection metadata={detail.metadata} quantity={shown} version={version} unit={unit} />
       <p className="predictions-note">
         Errors in {errUnit}. Validation chose the model and calibrated its bands (so its coverage is close to 80 % by
         construction); the test slice came after and was never seen in training.

@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { ModelSummary } from './api';
 import {
   candidateScores,
+  chosenCounts,
+  chosenLabel,
+  describeGrouping,
   describeWindow,
   formatCoverage,
   formatError,
+  groupRows,
   headlineMae,
   metricRows,
   modelStatus,
@@ -131,5 +135,129 @@ describe('candidates', () => {
     expect(candidateScores(metadata, 'volume', 'gbm')).toEqual([]);
     expect(candidateScores(undefined, 'speed', 'gbm')).toEqual([]);
     expect(candidateScores({ candidates: 'x' }, 'speed', 'gbm')).toEqual([]);
+  });
+});
+
+// The shape of a grouped model.json (trafficcast train --groups 3 on pems08), trimmed
+// to a few horizons; the third group chose persistence for volume so counts differ.
+function scores(mae: Record<string, number>) {
+  return { mae, rmse: { '15': 2 }, coverage: { '15': 0.8 } };
+}
+const grouped: Record<string, unknown> = {
+  source: 'pems08-partial',
+  candidates: {
+    speed: { gbm: { mae: { '15': 1.01, '30': 1.28 } }, persistence: { mae: { '15': 1.09 } }, profile: { mae: { '15': 3.2 } } },
+    volume: { gbm: { mae: { '15': 19 } }, persistence: { mae: { '15': 21 } } },
+  },
+  grouping: { groups: 3, cut_links: 68 },
+  groups: [
+    {
+      name: 'group-000',
+      segments: 57,
+      train_seconds: 28.764,
+      chosen: { speed: 'gbm', volume: 'gbm' },
+      validation: { speed: scores({ '5': 0.69, '15': 1.0369, '30': 1.2906, '60': 1.5443 }), volume: scores({ '15': 19.83 }) },
+      test: { speed: scores({ '15': 1.2281, '30': 1.5842, '60': 2.0001 }), volume: scores({ '15': 24.08 }) },
+    },
+    {
+      name: 'group-001',
+      segments: 57,
+      train_seconds: 25.1,
+      chosen: { speed: 'gbm', volume: 'gbm' },
+      validation: { speed: scores({ '15': 1.13, '30': 1.41, '60': 1.69 }), volume: scores({ '15': 17.65 }) },
+      test: { speed: scores({ '15': 1.21, '30': 1.5, '60': 1.88 }), volume: scores({ '15': 18.77 }) },
+    },
+    {
+      name: 'group-002',
+      segments: 56,
+      train_seconds: 22.0,
+      chosen: { speed: 'gbm', volume: 'persistence' },
+      // trained without a held-out slice: no test key at all
+      validation: { speed: scores({ '15': 0.62, '30': 0.78, '60': 0.97 }), volume: scores({ '15': 17.98 }) },
+    },
+  ],
+};
+
+describe('segment groups', () => {
+  it('has one row per group in the metadata order, MAE at 15/30/60 min, null where not scored', () => {
+    expect(groupRows(grouped, 'speed')).toEqual([
+      { name: 'group-000', segments: 57, chosen: 'gbm', validationMae: [1.0369, 1.2906, 1.5443], testMae: [1.2281, 1.5842, 2.0001] },
+      { name: 'group-001', segments: 57, chosen: 'gbm', validationMae: [1.13, 1.41, 1.69], testMae: [1.21, 1.5, 1.88] },
+      { name: 'group-002', segments: 56, chosen: 'gbm', validationMae: [0.62, 0.78, 0.97], testMae: [null, null, null] },
+    ]);
+    expect(groupRows(grouped, 'volume')?.map((r) => [r.chosen, r.validationMae[0], r.validationMae[1]])).toEqual([
+      ['gbm', 19.83, null],
+      ['gbm', 17.65, null],
+      ['persistence', 17.98, null],
+    ]);
+  });
+
+  it('describes the grouping in one line', () => {
+    expect(describeGrouping(grouped)).toBe('3 groups of 170 segments in all, 68 road links cut between groups');
+    expect(describeGrouping({ grouping: { groups: 1, cut_links: 1 }, groups: [{ name: 'g', segments: 1 }] })).toBe(
+      '1 group of 1 segment in all, 1 road link cut between groups',
+    );
+  });
+
+  it('counts in how many groups each candidate was chosen', () => {
+    expect(chosenCounts(grouped, 'speed')).toEqual({ groups: 3, byKind: { gbm: 3 } });
+    expect(chosenCounts(grouped, 'volume')).toEqual({ groups: 3, byKind: { gbm: 2, persistence: 1 } });
+    const volume = candidateScores(grouped, 'volume', 'grouped');
+    const counts = chosenCounts(grouped, 'volume');
+    expect(volume.map((c) => `${c.kind}${chosenLabel(c, counts)}`)).toEqual([
+      'gbm (chosen in 2 of 3 groups)',
+      'persistence (chosen in 1 of 3 groups)',
+    ]);
+    expect(chosenLabel({ kind: 'profile', meanMae: 3, chosen: false }, chosenCounts(grouped, 'speed'))).toBe(
+      ' (chosen in 0 of 3 groups)',
+    );
+  });
+
+  it('leaves a single model as it was: no groups, chosen marked by kind', () => {
+    const single = { source: 'x', candidates: grouped.candidates, validation: {} };
+    expect(groupRows(single, 'speed')).toBeNull();
+    expect(chosenCounts(single, 'speed')).toBeNull();
+    expect(describeGrouping(single)).toBeNull();
+    expect(groupRows(undefined, 'speed')).toBeNull();
+    expect(chosenLabel({ kind: 'gbm', meanMae: 1, chosen: true }, null)).toBe(' (chosen)');
+    expect(chosenLabel({ kind: 'profile', meanMae: 3, chosen: false }, null)).toBe('');
+  });
+
+  it('skips unreadable group records and shows "—" for unreadable fields, never throwing', () => {
+    const malformed: Record<string, unknown> = {
+      grouping: { groups: 'three', cut_links: -1 },
+      groups: [
+        null,
+        'group-x',
+        [1, 2],
+        { segments: 4 },
+        { name: 42 },
+        { name: '' },
+        {
+          name: 'odd',
+          segments: 1.5,
+          chosen: ['gbm'],
+          validation: { speed: { mae: { '15': 'fast', '30': Number.NaN, '60': 2 } } },
+          test: 'none',
+        },
+        { name: 'bare' },
+        { name: 'wrong-nesting', chosen: { speed: 7 }, validation: { speed: [1, 2, 3] }, test: { speed: { mae: [1] } } },
+      ],
+    };
+    const rows = groupRows(malformed, 'speed');
+    expect(rows?.map((r) => r.name)).toEqual(['odd', 'bare', 'wrong-nesting']);
+    expect(rows?.[0]).toEqual({ name: 'odd', segments: null, chosen: null, validationMae: [null, null, 2], testMae: [null, null, null] });
+    expect(rows?.[2]).toMatchObject({ chosen: null, validationMae: [null, null, null], testMae: [null, null, null] });
+    expect(chosenCounts(malformed, 'speed')).toEqual({ groups: 3, byKind: {} });
+    expect(describeGrouping(malformed)).toBe('3 groups of — segments in all, — road links cut between groups');
+    // groups present but not a list: not read as a grouped model
+    for (const groups of [{}, 'x', 3, null]) {
+      expect(groupRows({ groups }, 'speed')).toBeNull();
+      expect(describeGrouping({ groups, grouping: 'x' })).toBeNull();
+    }
+    // a grouping count that disagrees with the readable records gives no total
+    expect(describeGrouping({ grouping: { groups: 4, cut_links: 0 }, groups: [{ name: 'a', segments: 3 }] })).toBe(
+      '4 groups of — segments in all, 0 road links cut between groups',
+    );
   });
 });

@@ -132,3 +132,105 @@ export function candidateScores(metadata: Record<string, unknown> | undefined, q
   }
   return out.sort((a, b) => (a.meanMae ?? Infinity) - (b.meanMae ?? Infinity) || a.kind.localeCompare(b.kind));
 }
+
+// grouped models ---------------------------------------------------------------------
+// A grouped model (one forecaster per segment group, docs/decisions/0022) keeps each
+// group's record under metadata.groups. Metadata is untyped JSON from disk, so every
+// reader here checks shapes and skips what it cannot read rather than throwing.
+
+/** The horizons the segment-groups table shows, to stay narrow in the detail pane. */
+export const GROUP_HORIZONS: readonly number[] = [15, 30, 60];
+
+export interface GroupRow {
+  name: string;
+  segments: number | null;
+  /** The candidate kind chosen on validation for the quantity, null when not recorded. */
+  chosen: string | null;
+  validationMae: (number | null)[];
+  testMae: (number | null)[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The group records of a grouped model's metadata; null for a model without groups. */
+function groupRecords(metadata: Record<string, unknown> | null | undefined): Record<string, unknown>[] | null {
+  const groups = metadata?.groups;
+  if (!Array.isArray(groups)) return null;
+  return groups.filter((g): g is Record<string, unknown> => isRecord(g) && typeof g.name === 'string' && g.name !== '');
+}
+
+function quantityScores(slice: unknown, quantity: string): Scores | null {
+  if (!isRecord(slice)) return null;
+  const scores = slice[quantity];
+  return isRecord(scores) ? (scores as Scores) : null;
+}
+
+function count(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+/** One row per readable group record, in the metadata's order; null for a model without groups. */
+export function groupRows(
+  metadata: Record<string, unknown> | null | undefined,
+  quantity: string,
+  horizons: readonly number[] = GROUP_HORIZONS,
+): GroupRow[] | null {
+  const records = groupRecords(metadata);
+  if (records === null) return null;
+  return records.map((g) => {
+    const chosen = isRecord(g.chosen) ? g.chosen[quantity] : undefined;
+    const validation = quantityScores(g.validation, quantity);
+    const test = quantityScores(g.test, quantity);
+    return {
+      name: g.name as string,
+      segments: count(g.segments),
+      chosen: typeof chosen === 'string' && chosen !== '' ? chosen : null,
+      validationMae: horizons.map((h) => scoreAt(validation, 'mae', h)),
+      testMae: horizons.map((h) => scoreAt(test, 'mae', h)),
+    };
+  });
+}
+
+export interface ChosenCounts {
+  /** The groups read (each a vote, chosen or not). */
+  groups: number;
+  /** candidate kind -> in how many groups validation chose it. */
+  byKind: Record<string, number>;
+}
+
+/** How often each candidate was chosen across the groups; null for a model without groups. */
+export function chosenCounts(metadata: Record<string, unknown> | null | undefined, quantity: string): ChosenCounts | null {
+  const rows = groupRows(metadata, quantity, []);
+  if (rows === null) return null;
+  const byKind: Record<string, number> = {};
+  for (const row of rows) if (row.chosen !== null) byKind[row.chosen] = (byKind[row.chosen] ?? 0) + 1;
+  return { groups: rows.length, byKind };
+}
+
+/** "(chosen in 2 of 3 groups)" for a grouped model, "(chosen)" or "" for a single one. */
+export function chosenLabel(candidate: CandidateScore, counts: ChosenCounts | null): string {
+  if (counts === null) return candidate.chosen ? ' (chosen)' : '';
+  const n = counts.byKind[candidate.kind] ?? 0;
+  return ` (chosen in ${n} of ${counts.groups} group${counts.groups === 1 ? '' : 's'})`;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** "3 groups of 170 segments in all, 68 road links cut between groups"; null without groups. */
+export function describeGrouping(metadata: Record<string, unknown> | null | undefined): string | null {
+  const rows = groupRows(metadata, '', []);
+  if (rows === null) return null;
+  const grouping = isRecord(metadata?.grouping) ? metadata.grouping : {};
+  const groups = count(grouping.groups) ?? rows.length;
+  const sizes = rows.map((r) => r.segments);
+  // A total over only the readable records would understate the model's reach.
+  const complete = rows.length === groups && sizes.every((s) => s !== null);
+  const segments = complete ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : null;
+  const cut = count(grouping.cut_links);
+  return (
+    `${plural(groups, 'group', 'groups')} of ${segments === null ? '— segments' : plural(segments, 'segment', 'segments')} in all, ` +
+    `${cut === null ? '— road links' : plural(cut, 'road link', 'road links')} cut between groups`
+  );
+}
