@@ -1,9 +1,9 @@
 """Spark training runs one task per segment group, so the groups train side by side.
 
 The rows reach the training function through a shuffle by group; adaptive query
-execution coalesces the small post-shuffle partitions (here 16 -> 1), and hashing the
-group numbers into 16 partitions puts groups 1 and 3 together, so without an explicit
-partitioning every group trains one after another in a single task.
+execution would coalesce small post-shuffle partitions (16 -> 1 here), and hashing the
+group numbers into 16 partitions puts groups 1 and 3 together, so without a partition
+per group (spark/windows.py) the groups would train one after another in one task.
 """
 
 from __future__ import annotations
@@ -71,12 +71,6 @@ def archive_of(folder: Path) -> tuple[date, date, pa.Table]:
     return day(int(start.min())), day(int(start.max())), load_dataset(DATA, timezone="UTC").links
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adaptive execution coalesces the shuffle by group into 1 task (and hash "
-    "partitioning puts groups 1 and 3 together): proposed fix, in train_on_spark, "
-    "grouped.repartitionByRange(groups, 'group').groupBy('group')",
-)
 def test_each_group_trains_in_its_own_task(spark: object, tmp_path: Path) -> None:
     from trafficcast.spark.training import train_on_spark
 

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +42,7 @@ from trafficcast.api.routes.system import CRITICAL, checks
 from trafficcast.domain.schema import ALERT_SCHEMA, TIMESTAMP
 from trafficcast.runtime import Runtime
 from trafficcast.store.base import AlertQuery
+from trafficcast.store.lease import StateLease, process_name
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,16 @@ class SystemMonitor:
         self.runtime = runtime
         self.interval_s = interval_s
         self.clock = clock
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = holder or process_name()
+        # Lapsing after 3 missed checks + 2 s, so one slow round does not hand it over. The
+        # store is looked up on each use: a runtime may replace it (reconnecting).
+        self.lease = StateLease(
+            lambda key: runtime.store.get_state(key),
+            lambda key, value: runtime.store.set_state(key, value),
+            LEASE_KEY,
+            self.holder,
+            int((3 * interval_s + 2) * 1000),
+        )
         self.rule = SystemRuleConfig()
         self.engine: SystemAlerts | None = None  # while holding the lease
         self._rule_text: object = _UNREAD
@@ -109,7 +116,7 @@ class SystemMonitor:
             self._failed("the last ingest time", exc)
             last_ingest = self._last_ingest
         try:
-            leading = self._lead(now_ms)
+            leading = self.lease.hold(now_ms)
         except Exception as exc:
             self._failed("the monitor lease", exc)
             leading = self.engine is not None
@@ -170,18 +177,6 @@ class SystemMonitor:
         if text is not None and text.isdigit():
             self._last_ingest = max(int(text), self._last_ingest or 0)
         return self._last_ingest
-
-    def _lead(self, now_ms: int) -> bool:
-        store = self.runtime.store
-        text = store.get_state(LEASE_KEY)
-        if text:
-            holder, _, until = text.rpartition("|")
-            if holder != self.holder and until.isdigit() and int(until) > now_ms:
-                return False
-        ttl_ms = int((3 * self.interval_s + 2) * 1000)
-        store.set_state(LEASE_KEY, f"{self.holder}|{now_ms + ttl_ms}")
-        confirmed = store.get_state(LEASE_KEY)  # another process may have written after us
-        return confirmed is not None and confirmed.rpartition("|")[0] == self.holder
 
     def _adopted(self) -> SystemAlerts:
         engine = SystemAlerts()

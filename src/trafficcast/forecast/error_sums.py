@@ -100,10 +100,28 @@ class ErrorSums:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Mapping[str, float]]) -> ErrorSums:
+        """Parse to_json's output; ValueError naming the field when it is not that."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"error sums: an object, not {type(data).__name__}")
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise ValueError(f"error sums: unknown field {unknown[0]!r}")
         out = cls()
         for name in _FIELDS:
+            values = data.get(name, {})
+            if not isinstance(values, Mapping):
+                raise ValueError(f"error sums: {name}: an object of horizon -> number")
             cast = float if name in ("abs_error", "sq_error") else int
-            getattr(out, name).update({int(h): cast(v) for h, v in data.get(name, {}).items()})
+            for h, v in values.items():
+                if not (isinstance(h, str) and h.isdigit()):
+                    raise ValueError(f"error sums: {name}: horizon {h!r} is not a step number")
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise ValueError(f"error sums: {name}[{h}]: {v!r} is not a number")
+                getattr(out, name)[int(h)] = cast(v)
+        for group in (("abs_error", "sq_error", "count"), ("covered", "banded")):
+            steps = {name: set(getattr(out, name)) for name in group}
+            if len({frozenset(v) for v in steps.values()}) > 1:
+                raise ValueError(f"error sums: {', '.join(group)} cover different horizons")
         return out
 
 

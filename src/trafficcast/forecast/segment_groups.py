@@ -1,13 +1,13 @@
-"""Split a road network into segment groups that train apart, cutting as few links as can be.
+"""Split a road network into segment groups that train apart, cutting few links.
 
 A forecaster's neighbour features read the segments up- and downstream, so a group
-should hold whole stretches of road: the network's connected parts (freeways that
-meet nowhere in the data) are never split unless one is larger than a group ought
-to be; such a part is cut into as few runs of a breadth-first walk as fit, of near-equal
-length, which keeps each run's segments next to one another. Parts are then packed into
-the groups largest first, each into the group with the fewest segments so far, so the
-groups come out even.
-Deterministic: the same graph and number of groups give the same groups.
+should hold stretches of road: the network's connected parts (freeways that meet
+nowhere in the data) are never split unless one is larger than a group ought to be;
+such a part is cut into as few slices of one breadth-first walk as fit, of near-equal
+length, so a slice's segments lie near one another (a slice after the first need not
+be connected). Parts are then packed into the groups largest first, each into the
+group with the fewest segments so far, so the groups come out even. Deterministic:
+the same graph and number of groups give the same groups.
 """
 
 from __future__ import annotations

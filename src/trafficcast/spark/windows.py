@@ -134,14 +134,18 @@ def planned_windows(
     groups: int,
     timezone: str,
 ) -> Iterator[tuple[DataFrame, NetworkPlan]]:
-    """The windows of [start, end] with each row's group, and the plan; the windows are
-    cached while the caller's job runs (the plan reads them once more)."""
+    """The windows of [start, end] with each row's group, a partition per group, and the
+    plan; the windows are cached while the caller's job runs (the plan reads them too)."""
     windows = read_windows(spark, url, start, end)
     if windows is None:
         raise PanelError(f"the archive at {url} holds no windows from {start} to {end}")
     windows = windows.persist()
     try:
         plan = plan_network(windows, links, groups, timezone)
-        yield with_groups(spark, windows, plan), plan
+        # One partition per group, so each group is a task of its own: after a plain
+        # group-by, adaptive execution would coalesce the small shuffle partitions (and
+        # hashing can put two groups in one), training groups one after another.
+        by_group = with_groups(spark, windows, plan).repartitionByRange(plan.groups.count, "group")
+        yield by_group, plan
     finally:
         windows.unpersist()

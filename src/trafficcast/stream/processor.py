@@ -67,6 +67,7 @@ from trafficcast.forecast.serving import ServingModel
 from trafficcast.live.coalescer import ReadingCoalescer
 from trafficcast.live.messages import prediction_messages, table_messages, traffic_event_messages
 from trafficcast.store.base import AlertQuery, Store
+from trafficcast.store.lease import StateLease, process_name
 from trafficcast.stream.catalog import SegmentCatalog
 from trafficcast.stream.dedupe import RecentIds, hash_ids
 from trafficcast.stream.gap_fill import (
@@ -80,6 +81,8 @@ from trafficcast.stream.windowing import NO_WATERMARK, TumblingWindows, WindowRe
 log = logging.getLogger(__name__)
 
 FORECAST_WINDOW_MINUTES = SLOT_MINUTES
+ACCURACY_LEASE_KEY = "forecast_accuracy:lease"
+ACCURACY_LEASE_TTL_MS = 60_000
 # (message kind, [(segment_id, json_text)]): kinds are traffic_event, window, prediction, alert.
 Publisher = Callable[[str, list[tuple[str, str]]], None]
 # The store's segments -> those whose events this processor now receives, by partition.
@@ -171,6 +174,16 @@ class StreamProcessor:
         )
         self._scopes: dict[str, tuple[object, int, npt.NDArray[np.bool_]]] = {}
         self._reference: tuple[object, npt.NDArray[np.float64]] | None = None
+        # Scaled out, each processor scores its own segments; the holder of this lease
+        # alone judges forecast accuracy, so a degradation raises one alert, not one per
+        # processor (judged on the holder's share: a sample of the network).
+        self.accuracy_lease = StateLease(
+            store.get_state,
+            store.set_state,
+            ACCURACY_LEASE_KEY,
+            process_name(),
+            ACCURACY_LEASE_TTL_MS,
+        )
         self._fresh_state()
         self.schedule = ForecastSchedule(
             tuple(sorted(self.config.issue_horizons_min or self.config.horizons_min)),
@@ -214,6 +227,8 @@ class StreamProcessor:
         self.accuracy = AccuracyAlerts(
             self.forecaster.horizons_min, self.accuracy_rules.rule.engine_rule()
         )
+        self._judges_accuracy = False  # holds the lease, and its open alerts are adopted
+        self._accuracy_lease_check_ms = 0  # wall time of the next lease renewal
         self._incident_graph: tuple[int, int] | None = None  # (links_version, segments)
         self.silence = SilenceTracker(
             FORECAST_WINDOW_MINUTES * 60_000, self.config.fill_max_gap_minutes * 60_000
@@ -350,6 +365,10 @@ class StreamProcessor:
             self._writer.join(timeout)
             self._writer = None
         self.checkpoint()
+        try:
+            self.accuracy_lease.release()  # another processor takes over at once
+        except Exception as exc:
+            log.warning("accuracy lease not released (it lapses instead): %s", exc)
 
     @property
     def alive(self) -> bool:
@@ -1047,8 +1066,28 @@ class StreamProcessor:
             out.alerts.append(predicted_rows(changes, self.catalog.index.ids.to_pylist()))
             self.stats.alerts += len(changes)
 
+    def _leads_accuracy(self) -> bool:
+        """Whether this processor judges accuracy: renews the lease a few times per TTL and,
+        on taking it, carries on the accuracy alerts still open in the store."""
+        now_ms = int(time.time() * 1000)
+        if now_ms < self._accuracy_lease_check_ms:
+            return self._judges_accuracy
+        try:
+            held = self.accuracy_lease.hold(now_ms)
+        except Exception as exc:  # the store is down: keep judging as before, retry later
+            log.warning("accuracy lease: %s", exc)
+            held = self._judges_accuracy
+        if held and not self._judges_accuracy:
+            self.accuracy = AccuracyAlerts(self.forecaster.horizons_min, self.accuracy.rule)
+            self._adopt_accuracy_alerts()
+        self._judges_accuracy = held
+        self._accuracy_lease_check_ms = now_ms + ACCURACY_LEASE_TTL_MS // 3
+        return held
+
     def _observe_accuracy(self, at_ms: int, out: _Outbox) -> None:
         """Judge each horizon's live MAE against the rule's bound at this close."""
+        if not self._leads_accuracy():
+            return
         model = self.model
         reference = None
         if model is not None:
@@ -1105,7 +1144,8 @@ class StreamProcessor:
 
     def _adopt_open_alerts(self, segment_ids: Sequence[str] | None) -> None:
         """Carry on the alerts still active in the store (of these segments), so they
-        resolve when traffic recovers and no duplicate opens after a restart."""
+        resolve when traffic recovers and no duplicate opens after a restart (accuracy
+        alerts again whenever this processor takes the accuracy lease)."""
         self._adopt_accuracy_alerts()
         engines: tuple[tuple[str, CongestionAlerts | IncidentAlerts | PredictedAlerts], ...] = (
             (CONGESTION, self.congestion),
