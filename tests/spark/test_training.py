@@ -35,7 +35,6 @@ from trafficcast.store.duckdb_store import DuckDBStore
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parents[2] / ".." / "shared" / "data" / "pems08-partial"
 DAYS = 3
 GROUPS = 3
 # Small trees: equality is the point here, not accuracy.
@@ -75,10 +74,13 @@ def windows_rows(
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, DuckDBStore]]:
+def recorded(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, DuckDBStore]]:
     """(archive folder, store) holding the same history, each the way it keeps it."""
     root = tmp_path_factory.mktemp("spark-train")
-    full = panel_from_dataset(DATA, "UTC")
+    data = shared_data / "pems08-partial"
+    full = panel_from_dataset(data, "UTC")
     panel = full.rows(0, DAYS * 288)
     rng = np.random.default_rng(11)
     seen = np.isfinite(panel.speed) & (rng.random(panel.speed.shape) > 0.02)
@@ -102,7 +104,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, D
     )
     store = DuckDBStore(root / "store.duckdb")
     store.init_schema()
-    store.upsert_links(load_dataset(DATA, timezone="UTC").links)
+    store.upsert_links(load_dataset(data, timezone="UTC").links)
     store.upsert_windows(pa.concat_tables([current, imputed, quarter]))
     location = open_archive(str(root / "archive"))
     archived = pa.concat_tables([corrected, first_imputed, current, imputed, quarter])

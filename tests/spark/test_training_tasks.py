@@ -26,15 +26,14 @@ from trafficcast.sources.dataset import load_dataset
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parents[2] / ".." / "shared" / "data" / "pems08-partial"
 GROUPS = 4
 # Baselines only: the point is where the groups run, not what they learn.
 CONFIG = TrainConfig(candidates=("persistence", "profile"))
 
 
-def archive_of(folder: Path) -> tuple[date, date, pa.Table]:
+def archive_of(data: Path, folder: Path) -> tuple[date, date, pa.Table]:
     """A day and a half of pems08-partial as observed 5-minute windows in an archive."""
-    panel = panel_from_dataset(DATA, "UTC").rows(0, 432)
+    panel = panel_from_dataset(data, "UTC").rows(0, 432)
     rows, cols = np.nonzero(np.isfinite(panel.speed))
     n = len(rows)
     start = panel.start_ms + rows.astype(np.int64) * STEP_MS
@@ -68,13 +67,15 @@ def archive_of(folder: Path) -> tuple[date, date, pa.Table]:
     def day(ms: int) -> date:
         return datetime.fromtimestamp(ms / 1000, UTC).date()
 
-    return day(int(start.min())), day(int(start.max())), load_dataset(DATA, timezone="UTC").links
+    return day(int(start.min())), day(int(start.max())), load_dataset(data, timezone="UTC").links
 
 
-def test_each_group_trains_in_its_own_task(spark: object, tmp_path: Path) -> None:
+def test_each_group_trains_in_its_own_task(
+    spark: object, shared_data: Path, tmp_path: Path
+) -> None:
     from trafficcast.spark.training import train_on_spark
 
-    first, last, links = archive_of(tmp_path / "archive")
+    first, last, links = archive_of(shared_data / "pems08-partial", tmp_path / "archive")
     context = spark.sparkContext  # type: ignore[attr-defined]
     context.setJobGroup("one-task-per-group", "training")
     try:

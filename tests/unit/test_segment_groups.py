@@ -23,8 +23,6 @@ from scipy.sparse import csgraph
 from trafficcast.forecast.panel import Graph
 from trafficcast.forecast.segment_groups import GroupingError, SegmentGroups, plan_groups
 
-DATA = Path(__file__).parents[2] / ".." / "shared" / "data" / "pems08-partial"
-
 
 def graph(size: int, links: list[tuple[int, int]]) -> Graph:
     if not links:
@@ -226,12 +224,10 @@ def test_impossible_groupings_are_refused_naming_the_numbers(
 
 
 @pytest.fixture(scope="module")
-def road_graph() -> Graph:
+def road_graph(shared_data: Path) -> Graph:
     from trafficcast.sources.dataset import load_dataset
 
-    if not DATA.exists():
-        pytest.skip(f"{DATA} is not here")
-    dataset = load_dataset(DATA, timezone="UTC")
+    dataset = load_dataset(shared_data / "pems08-partial", timezone="UTC")
     return Graph.from_links(dataset.links, dataset.segments.column("segment_id").combine_chunks())
 
 
