@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trafficcast.alerts.records import change_table
+from trafficcast.alerts.records import ChangeRows
 from trafficcast.alerts.types import FORECAST_ACCURACY
 
 MIN_MS = 60_000
@@ -146,12 +146,7 @@ def horizon_of(alert_id: str) -> int | None:
 
 def accuracy_rows(changes: AccuracyChanges, horizons_min: npt.NDArray[np.int64]) -> pa.Table:
     """ALERT_SCHEMA rows (opened, then resolved), segment_id null."""
-    ids: list[str] = []
-    states: list[str] = []
-    opened: list[int] = []
-    resolved: list[int | None] = []
-    severity: list[str] = []
-    message: list[str] = []
+    rows = ChangeRows(FORECAST_ACCURACY)
     hs = horizons_min.tolist()
     for j, first, sev, mae, bound in zip(
         changes.opened.tolist(),
@@ -161,14 +156,8 @@ def accuracy_rows(changes: AccuracyChanges, horizons_min: npt.NDArray[np.int64])
         changes.bound.tolist(),
         strict=True,
     ):
-        ids.append(alert_id(hs[j], first))
-        states.append("open")
-        opened.append(first)
-        resolved.append(None)
-        severity.append(sev)
-        message.append(
-            f"{hs[j]}-min forecasts: live MAE {mae:.1f} mph above the bound {bound:.1f} mph"
-        )
+        text = f"{hs[j]}-min forecasts: live MAE {mae:.1f} mph above the bound {bound:.1f} mph"
+        rows.add(alert_id(hs[j], first), None, first, None, sev, text)
     for j, at, first, sev in zip(
         changes.resolved.tolist(),
         changes.resolved_at_ms.tolist(),
@@ -176,15 +165,9 @@ def accuracy_rows(changes: AccuracyChanges, horizons_min: npt.NDArray[np.int64])
         changes.resolved_severity.tolist(),
         strict=True,
     ):
-        ids.append(alert_id(hs[j], first))
-        states.append("resolved")
-        opened.append(first)
-        resolved.append(at)
-        severity.append(sev)
-        message.append(f"{hs[j]}-min forecasts: live MAE back below the resolve level")
-    return change_table(
-        FORECAST_ACCURACY, ids, severity, [None] * len(ids), states, opened, resolved, message
-    )
+        text = f"{hs[j]}-min forecasts: live MAE back below the resolve level"
+        rows.add(alert_id(hs[j], first), None, first, at, sev, text)
+    return rows.table()
 
 
 def reference_mae(

@@ -33,7 +33,7 @@ import pyarrow as pa
 from scipy import sparse
 
 from trafficcast.alerts.congestion import WINDOW_MINUTES, WINDOW_MS, AlertChanges
-from trafficcast.alerts.records import change_table
+from trafficcast.alerts.records import ChangeRows
 from trafficcast.alerts.types import INCIDENT
 
 
@@ -241,13 +241,7 @@ def neighbour_matrix(
 def incident_rows(changes: AlertChanges, segment_ids: list[str | None]) -> pa.Table:
     """ALERT_SCHEMA rows (opened, then resolved) for changes; `segment_ids` is indexed by
     segment index. The alert id names the segment and the episode's first window."""
-    ids: list[str] = []
-    sids: list[str | None] = []
-    states: list[str] = []
-    opened: list[int] = []
-    resolved: list[int | None] = []
-    severity: list[str] = []
-    message: list[str] = []
+    rows = ChangeRows(INCIDENT)
     for seg, at, sev, drop, minutes in zip(
         changes.opened.tolist(),
         changes.opened_at_ms.tolist(),
@@ -256,15 +250,15 @@ def incident_rows(changes: AlertChanges, segment_ids: list[str | None]) -> pa.Ta
         changes.low_minutes.tolist(),
         strict=True,
     ):
-        sids.append(segment_ids[seg])
-        ids.append(f"{INCIDENT}:{segment_ids[seg]}:{at}")
-        states.append("open")
-        opened.append(at)
-        resolved.append(None)
-        severity.append(sev)
-        message.append(
+        sid = segment_ids[seg]
+        rows.add(
+            f"{INCIDENT}:{sid}:{at}",
+            sid,
+            at,
+            None,
+            sev,
             f"sudden drop: speed {drop:.0%} below its recent level for {minutes} min, "
-            "not shared by its neighbours"
+            "not shared by its neighbours",
         )
     for seg, at, first, sev in zip(
         changes.resolved.tolist(),
@@ -273,14 +267,16 @@ def incident_rows(changes: AlertChanges, segment_ids: list[str | None]) -> pa.Ta
         changes.resolved_severity.tolist(),
         strict=True,
     ):
-        sids.append(segment_ids[seg])
-        ids.append(f"{INCIDENT}:{segment_ids[seg]}:{first}")
-        states.append("resolved")
-        opened.append(first)
-        resolved.append(at)
-        severity.append(sev)
-        message.append("speed back to its level before the drop")
-    return change_table(INCIDENT, ids, severity, sids, states, opened, resolved, message)
+        sid = segment_ids[seg]
+        rows.add(
+            f"{INCIDENT}:{sid}:{first}",
+            sid,
+            first,
+            at,
+            sev,
+            "speed back to its level before the drop",
+        )
+    return rows.table()
 
 
 def _severity(major: npt.NDArray[np.bool_]) -> npt.NDArray[np.str_]:

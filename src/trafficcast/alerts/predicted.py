@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from trafficcast.alerts.congestion import AlertChanges
-from trafficcast.alerts.records import change_table
+from trafficcast.alerts.records import ChangeRows
 from trafficcast.alerts.types import PREDICTED_CONGESTION
 
 
@@ -157,22 +157,11 @@ class PredictedAlerts:
 
 def predicted_rows(changes: PredictedChanges, segment_ids: list[str | None]) -> pa.Table:
     """ALERT_SCHEMA rows (opened, then resolved); `segment_ids` is indexed by segment."""
-    ids: list[str] = []
-    sids: list[str | None] = []
-    states: list[str] = []
-    opened: list[int] = []
-    resolved: list[int | None] = []
-    severity: list[str] = []
-    message: list[str] = []
+    rows = ChangeRows(PREDICTED_CONGESTION)
 
     def add(seg: int, first: int, at: int | None, sev: str, text: str) -> None:
-        sids.append(segment_ids[seg])
-        ids.append(f"{PREDICTED_CONGESTION}:{segment_ids[seg]}:{first}")
-        states.append("open" if at is None else "resolved")
-        opened.append(first)
-        resolved.append(at)
-        severity.append(sev)
-        message.append(text)
+        sid = segment_ids[seg]
+        rows.add(f"{PREDICTED_CONGESTION}:{sid}:{first}", sid, first, at, sev, text)
 
     for seg, first, sev, ratio, h, mph in zip(
         changes.opened.tolist(),
@@ -198,6 +187,4 @@ def predicted_rows(changes: PredictedChanges, segment_ids: list[str | None]) -> 
             else "forecasts back above the resolve threshold"
         )
         add(seg, first, at, sev, text)
-    return change_table(
-        PREDICTED_CONGESTION, ids, severity, sids, states, opened, resolved, message
-    )
+    return rows.table()

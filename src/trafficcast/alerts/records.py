@@ -15,30 +15,38 @@ from trafficcast.alerts.schema import ALERT_RECORD_SCHEMA, OPERATOR_FIELDS
 from trafficcast.domain.schema import ALERT_SCHEMA
 
 
-def change_table(
-    alert_type: str,
-    ids: list[str],
-    severity: list[str],
-    segment_ids: list[str | None],
-    states: list[str],
-    opened_ms: list[int],
-    resolved_ms: list[int | None],
-    messages: list[str],
-) -> pa.Table:
-    """ALERT_SCHEMA rows of one alert type's changes, from their columns."""
-    return pa.table(
-        {
-            "alert_id": ids,
-            "alert_type": [alert_type] * len(ids),
-            "severity": severity,
-            "segment_id": segment_ids,
-            "state": states,
-            "opened_at": opened_ms,
-            "resolved_at": resolved_ms,
-            "message": messages,
-        },
-        schema=ALERT_SCHEMA,
-    )
+class ChangeRows:
+    """One alert type's changes, added one at a time, as ALERT_SCHEMA rows (open while
+    not resolved)."""
+
+    def __init__(self, alert_type: str) -> None:
+        self.alert_type = alert_type
+        self.rows: list[dict[str, object]] = []
+
+    def add(
+        self,
+        alert_id: str,
+        segment_id: str | None,
+        opened_ms: int,
+        resolved_ms: int | None,
+        severity: str,
+        message: str,
+    ) -> None:
+        self.rows.append(
+            {
+                "alert_id": alert_id,
+                "alert_type": self.alert_type,
+                "severity": severity,
+                "segment_id": segment_id,
+                "state": "open" if resolved_ms is None else "resolved",
+                "opened_at": opened_ms,
+                "resolved_at": resolved_ms,
+                "message": message,
+            }
+        )
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=ALERT_SCHEMA)
 
 
 def pushed_records(changes: pa.Table, stored: pa.Table, now_ms: int) -> pa.Table:

@@ -40,7 +40,7 @@ from trafficcast.alerts.incidents import (
 )
 from trafficcast.alerts.predicted import PredictedAlerts, predicted_rows
 from trafficcast.alerts.predicted_rule import PredictedRuleConfig
-from trafficcast.alerts.records import pushed_records
+from trafficcast.alerts.records import ChangeRows, pushed_records
 from trafficcast.alerts.rules import CongestionRuleConfig, state_key
 from trafficcast.alerts.schema import ACTIVE_STATES
 from trafficcast.alerts.types import CONGESTION, FORECAST_ACCURACY, INCIDENT, PREDICTED_CONGESTION
@@ -48,7 +48,6 @@ from trafficcast.bus.base import Bus
 from trafficcast.domain.fill import FILL_KINDS, OBSERVED, fill_names
 from trafficcast.domain.level_of_service import level_of_service
 from trafficcast.domain.schema import (
-    ALERT_SCHEMA,
     LINK_SCHEMA,
     SEGMENT_SCHEMA,
     STORED_PREDICTION_SCHEMA,
@@ -1196,22 +1195,11 @@ class StreamProcessor:
 
     def _queue_alerts(self, changes: AlertChanges, out: _Outbox) -> None:
         rule = self.congestion.rule
-        rows: list[dict[str, object]] = []
+        rows = ChangeRows(CONGESTION)
 
         def row(seg: int, opened: int, resolved: int | None, severity: str, msg: str) -> None:
             sid = self.catalog.index.id_of(seg)
-            rows.append(
-                {
-                    "alert_id": f"congestion:{sid}:{opened}",
-                    "alert_type": "congestion",
-                    "severity": severity,
-                    "segment_id": sid,
-                    "state": "open" if resolved is None else "resolved",
-                    "opened_at": opened,
-                    "resolved_at": resolved,
-                    "message": msg,
-                }
-            )
+            rows.add(f"congestion:{sid}:{opened}", sid, opened, resolved, severity, msg)
 
         for seg, at, severity, ratio, minutes in zip(
             changes.opened.tolist(),
@@ -1232,7 +1220,7 @@ class StreamProcessor:
             row(
                 seg, opened, at, severity, f"speed back above {rule.resolve_ratio:.0%} of free flow"
             )
-        out.alerts.append(pa.Table.from_pylist(rows, schema=ALERT_SCHEMA))
+        out.alerts.append(rows.table())
         self.stats.alerts += len(changes)
 
     def _publish_alerts(self, out: _Outbox) -> None:
