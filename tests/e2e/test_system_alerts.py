@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 from trafficcast.alerts.rules import state_key
 from trafficcast.alerts.system_rule import SystemRuleConfig
 from trafficcast.api.background import BackgroundServer
-from trafficcast.api.system_monitor import SystemMonitor
+from trafficcast.api.system_monitor import LEASE_KEY, SystemMonitor
 from trafficcast.config import Settings
 from trafficcast.runtime import Runtime
 from trafficcast.store.duckdb_store import DuckDBStore
@@ -184,6 +184,15 @@ def test_the_database_going_away_is_a_major_alert_stored_once_it_is_back(
     served: Served, tmp_path: Path
 ) -> None:
     runtime = served.runtime
+    # The monitor must have led a whole round (reading the test's rule) before the store
+    # goes: a lease renewed twice means one round ended after taking it.
+    renewals: set[str | None] = set()
+
+    def led_a_round() -> bool:
+        renewals.add(runtime.store.get_state(LEASE_KEY))
+        return len(renewals - {None}) >= 2
+
+    wait_for(led_a_round, "the monitor to lead a round")
     closed = DuckDBStore(str(tmp_path / "closed.duckdb"))
     closed.close()
     store, runtime.store = runtime.store, closed
